@@ -1,0 +1,59 @@
+"""The ``customer-graph`` command line: ``simulate`` (and, as they land, ``serve``, ``demo``, ``schema``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from customer_graph.simulators.dataset import DEFAULT_CUSTOMERS, DEFAULT_SEED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="customer-graph", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    simulate = commands.add_parser("simulate", help="serve simulators of the four providers on one port")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=9000)
+    simulate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    simulate.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
+    simulate.add_argument("--token-ttl", type=float, default=None,
+                          help="token lifetime in seconds for every provider (default: each provider's own)")
+    simulate.add_argument("--capillary-rpm", type=int, default=None,
+                          help="Capillary requests-per-minute limit (0 disables; default 600)")
+    simulate.add_argument("--stats", action="store_true", help="print the dataset's overlap statistics and exit")
+    simulate.set_defaults(handler=_simulate)
+
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from customer_graph.simulators import SimulatorOptions, create_simulators_app, provider_modules
+    from customer_graph.simulators.dataset import generate
+
+    dataset = generate(args.seed, args.customers)
+    if args.stats:
+        print(json.dumps(dataset.stats(), indent=2, ensure_ascii=False))
+        return 0
+    options = SimulatorOptions(token_ttl_seconds=args.token_ttl, capillary_rate_limit_per_minute=args.capillary_rpm,
+                               seed=args.seed)
+    app = create_simulators_app(dataset, options)
+    base = f"http://{args.host}:{args.port}"
+    print(f"customer-graph simulators: {len(dataset.persons)} persons, seed {args.seed}")
+    for name, module in provider_modules().items():
+        print(f"\n  {name:<12} {base}{module.PREFIX}")
+        for key, value in module.credentials().items():
+            print(f"    {key}: {value}")
+    print(f"\n  control: {base}<prefix>/__sim/stats  (faults, reset, config: see the README)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
