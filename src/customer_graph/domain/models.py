@@ -124,11 +124,16 @@ class LoyaltyProgram:
 
 @dataclass(frozen=True, slots=True)
 class ProviderRecord:
-    """One provider's record of a person, with the facets that were asked for (``None``: not fetched)."""
+    """One provider's record of a person.
+
+    ``facets`` says which facets this record holds in full: a search hit may carry only names, a record
+    read with ``{PROFILE, LOYALTY}`` holds those two. Facet fields not held are ``None`` (or empty).
+    """
 
     provider: Provider
     record_id: str
     fetched_at: datetime
+    facets: frozenset[Facet] = frozenset()
     first_name: str | None = None
     last_name: str | None = None
     birth_date: date | None = None

@@ -1,0 +1,46 @@
+"""The gateway's long-lived parts, built once at start-up and shared by every request.
+
+Built by the server's lifespan (or a test) from the settings; resolvers reach it through the request
+context. It owns the connectors (and so every provider client) and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from customer_graph.connectors.base import Connector, Operation, Support
+from customer_graph.domain.models import Facet, Provider
+from customer_graph.identity.service import IdentityService
+from customer_graph.loaders import RequestLoaders
+from customer_graph.store.base import CrosswalkStore
+
+# Which read operation serves each facet: a provider that declares it UNSUPPORTED is not asked for it.
+FACET_OPERATIONS = {
+    Facet.ADDRESSES: Operation.ADDRESSES,
+    Facet.SUBSCRIPTIONS: Operation.SUBSCRIPTIONS,
+    Facet.LOYALTY: Operation.LOYALTY,
+}
+
+
+@dataclass
+class Gateway:
+    connectors: Mapping[Provider, Connector]
+    identity: IdentityService
+    store: CrosswalkStore
+
+    def providers_for(self, facet: Facet) -> frozenset[Provider]:
+        """Providers that can contribute to a facet."""
+        operation = FACET_OPERATIONS.get(facet)
+        if operation is None:
+            return frozenset(self.connectors)
+        return frozenset(p for p, c in self.connectors.items()
+                         if c.capabilities.get(operation, Support.UNSUPPORTED) is not Support.UNSUPPORTED)
+
+    def loaders(self) -> RequestLoaders:
+        return RequestLoaders(self.connectors)
+
+    async def aclose(self) -> None:
+        for connector in self.connectors.values():
+            await connector.aclose()
+        await self.store.close()

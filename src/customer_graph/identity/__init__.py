@@ -1,0 +1,1 @@
+"""Who is who across providers: the crosswalk, match rules, linking on lookup, and survivorship."""

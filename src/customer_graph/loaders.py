@@ -1,0 +1,92 @@
+"""Per-request loaders: one per provider x key kind x facet set, deduplicating and batching provider reads.
+
+Created fresh for every request (a loader that outlived its request would serve stale data to the next one).
+Each loader's batch goes to one connector call, which matches results to keys by value and answers every
+key with a record, ``None`` (nobody found) or the ``ProviderError`` for that key. The loaders hand those
+slots back as values: a provider failure is data here, for the layers above to place on the right field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiodataloader import DataLoader
+
+from customer_graph.connectors.base import Connector, LookupSlot, RecordSlot
+from customer_graph.connectors.errors import ProviderError
+from customer_graph.domain.models import Facet, IdentifierKey, Provider, ProviderRecord
+
+
+class _Slot:
+    """Boxes a slot so that aiodataloader returns errors as values instead of raising them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class RecordByIdLoader(DataLoader[str, "_Slot"]):
+    def __init__(self, connector: Connector, facets: frozenset[Facet]) -> None:
+        super().__init__()
+        self.connector = connector
+        self.facets = facets
+
+    async def batch_load_fn(self, record_ids: Sequence[str]) -> list[_Slot]:
+        try:
+            slots = await self.connector.get_records(list(record_ids), self.facets)
+        except ProviderError as exc:  # a connector should not raise for a batch, but one error is one answer
+            return [_Slot(exc) for _ in record_ids]
+        return [_Slot(slot) for slot in slots]
+
+
+class RecordByIdentifierLoader(DataLoader[IdentifierKey, "_Slot"]):
+    def __init__(self, connector: Connector, facets: frozenset[Facet]) -> None:
+        super().__init__()
+        self.connector = connector
+        self.facets = facets
+
+    async def batch_load_fn(self, keys: Sequence[IdentifierKey]) -> list[_Slot]:
+        try:
+            slots = await self.connector.find_by_identifiers(list(keys), self.facets)
+        except ProviderError as exc:
+            return [_Slot(exc) for _ in keys]
+        return [_Slot(slot) for slot in slots]
+
+
+class RequestLoaders:
+    """The loaders of one request, made on first use."""
+
+    def __init__(self, connectors: Mapping[Provider, Connector]) -> None:
+        self.connectors = connectors
+        self._by_id: dict[tuple[Provider, frozenset[Facet]], RecordByIdLoader] = {}
+        self._by_identifier: dict[tuple[Provider, frozenset[Facet]], RecordByIdentifierLoader] = {}
+
+    def _id_loader(self, provider: Provider, facets: frozenset[Facet]) -> RecordByIdLoader:
+        loader = self._by_id.get((provider, facets))
+        if loader is None:
+            loader = self._by_id[(provider, facets)] = RecordByIdLoader(self.connectors[provider], facets)
+        return loader
+
+    def _identifier_loader(self, provider: Provider, facets: frozenset[Facet]) -> RecordByIdentifierLoader:
+        loader = self._by_identifier.get((provider, facets))
+        if loader is None:
+            loader = RecordByIdentifierLoader(self.connectors[provider], facets)
+            self._by_identifier[(provider, facets)] = loader
+        return loader
+
+    async def record(self, provider: Provider, record_id: str, facets: frozenset[Facet]) -> RecordSlot:
+        slot: _Slot = await self._id_loader(provider, facets).load(record_id)
+        value: RecordSlot = slot.value
+        return value
+
+    async def lookup(self, provider: Provider, key: IdentifierKey, facets: frozenset[Facet]) -> LookupSlot:
+        slot: _Slot = await self._identifier_loader(provider, facets).load(key)
+        value: LookupSlot = slot.value
+        return value
+
+    def prime(self, record: ProviderRecord, facets: frozenset[Facet]) -> None:
+        """Make a record already in hand (a search hit, a lookup result) answer later loads of its id."""
+        if facets <= record.facets:
+            self._id_loader(record.provider, facets).prime(record.record_id, _Slot(record))

@@ -1,0 +1,194 @@
+"""Root query resolvers: find persons (by id, identifier, provider record or search) and describe providers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Iterable
+
+import orjson
+import strawberry
+from graphql import GraphQLError
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from customer_graph.connectors.base import Operation, Support
+from customer_graph.connectors.errors import ProviderError
+from customer_graph.connectors.http import CircuitState
+from customer_graph.domain.models import Facet, IdentifierKey, IdentifierType, Provider, ProviderRecord, SearchPage
+from customer_graph.domain.normalise import InvalidIdentifier, normalise_identifier
+from customer_graph.identity.survivorship import DEFAULT_ORDER
+from customer_graph.schema.context import Info
+from customer_graph.schema.types import (
+    Capability,
+    Customer,
+    CustomerConnection,
+    CustomerEdge,
+    PageInfo,
+    ProviderHealth,
+    ProviderInfo,
+)
+from customer_graph.store.base import RecordKey
+
+MAX_PAGE = 100
+# Which selected field needs which facet; every customer read includes PROFILE (identity needs identifiers).
+_FIELD_FACETS = {"addresses": Facet.ADDRESSES, "subscriptions": Facet.SUBSCRIPTIONS,
+                 "loyaltyPrograms": Facet.LOYALTY}
+_HEALTH = {CircuitState.CLOSED: ProviderHealth.UP, CircuitState.HALF_OPEN: ProviderHealth.DEGRADED,
+           CircuitState.OPEN: ProviderHealth.DOWN}
+
+
+def bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def selected_facets(info: Info) -> frozenset[Facet]:
+    """The facets the current root field's selection needs, read from the query itself."""
+    facets = {Facet.PROFILE}
+
+    def walk(selections: Iterable[SelectedField | FragmentSpread | InlineFragment]) -> None:
+        for selection in selections:
+            if isinstance(selection, SelectedField) and selection.name in _FIELD_FACETS:
+                facets.add(_FIELD_FACETS[selection.name])
+            walk(selection.selections)
+
+    walk(info.selected_fields)
+    return frozenset(facets)
+
+
+def _report(info: Info, errors: Iterable[ProviderError]) -> None:
+    info.context.root_errors.extend((info.path.key, error) for error in errors)  # type: ignore[misc]
+
+
+async def customer(info: Info, id: strawberry.ID) -> Customer | None:
+    live = await info.context.gateway.store.resolve(id)
+    return Customer.of(live, selected_facets(info)) if live else None
+
+
+async def customer_by_identifier(info: Info, type: IdentifierType, value: str) -> Customer | None:
+    try:
+        normalised = normalise_identifier(type, value)
+    except InvalidIdentifier as exc:
+        raise bad_input(str(exc)) from None
+    facets = selected_facets(info)
+    found = await info.context.gateway.identity.find(info.context.loaders, IdentifierKey(type, normalised), facets)
+    _report(info, found.errors)
+    return Customer.of(found.person_id, facets) if found.person_id else None
+
+
+async def customer_by_record(info: Info, provider: Provider, record_id: strawberry.ID) -> Customer | None:
+    facets = selected_facets(info)
+    found = await info.context.gateway.identity.find_by_record(info.context.loaders,
+                                                                RecordKey(provider, record_id), facets)
+    _report(info, found.errors)
+    return Customer.of(found.person_id, facets) if found.person_id else None
+
+
+async def node(info: Info, id: strawberry.ID) -> Customer | None:
+    return await customer(info, id) if id.startswith("cus_") else None
+
+
+async def customers(info: Info, search: str, first: int | None = 20,
+                    after: str | None = None) -> CustomerConnection:
+    first = 20 if first is None else first
+    if not 1 <= first <= MAX_PAGE:
+        raise bad_input(f"first must be between 1 and {MAX_PAGE}")
+    text = search.strip()
+    if not text:
+        raise bad_input("search must not be empty")
+    gateway, loaders = info.context.gateway, info.context.loaders
+    offsets = _decode_cursor(after)
+    facets = selected_facets(info)
+    providers = [p for p in DEFAULT_ORDER if p in gateway.connectors
+                 and gateway.connectors[p].capabilities[Operation.SEARCH] is not Support.UNSUPPORTED]
+    answers = await asyncio.gather(*(gateway.connectors[p].search(text, offsets.get(p.value, 0), first)
+                                     for p in providers), return_exceptions=True)
+    pages: dict[Provider, SearchPage] = {}
+    for provider, answer in zip(providers, answers, strict=True):
+        if isinstance(answer, ProviderError):
+            _report(info, [answer])
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            pages[provider] = answer
+    hits = await _complete(info, pages, facets)
+    # Interleave the providers rank by rank, so that each page draws fairly from all of them.
+    ranked = [(rank, provider, record) for provider, records in hits.items() for rank, record in enumerate(records)]
+    ranked.sort(key=lambda item: (item[0], providers.index(item[1])))
+    groups = gateway.identity.group([record for _, _, record in ranked])
+    persons = await gateway.identity.link_groups(groups)
+    person_of = {(r.provider, r.record_id): person for group, person in zip(groups, persons, strict=True)
+                 for r in group}
+    taken: list[str] = []
+    consumed = {p.value: 0 for p in pages}
+    for _, provider, record in ranked:
+        person = person_of[(provider, record.record_id)]
+        if person not in taken:
+            if len(taken) == first:
+                break
+            taken.append(person)
+        consumed[provider.value] += 1
+    next_offsets = {p: offsets.get(p, 0) + n for p, n in consumed.items()}
+    has_next = any(_more(pages[Provider(p)], consumed[p]) for p in consumed)
+    end_cursor = _encode_cursor(next_offsets)
+    edges = [CustomerEdge(cursor=end_cursor, node=Customer.of(person, facets)) for person in taken]
+    totals = [page.total for page in pages.values()]
+    return CustomerConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, has_previous_page=bool(after),
+                           start_cursor=after, end_cursor=end_cursor if edges else None),
+        total_count=None if any(t is None for t in totals) else sum(t for t in totals if t is not None),
+    )
+
+
+async def _complete(info: Info, pages: dict[Provider, SearchPage],
+                    facets: frozenset[Facet]) -> dict[Provider, list[ProviderRecord]]:
+    """Search hits with the facets the query needs: reused as they are where they hold them (and primed
+    into the loaders), read through the loaders where they do not (a Capillary hit carries only names)."""
+    loaders = info.context.loaders
+    complete: dict[Provider, list[ProviderRecord]] = {}
+    for provider, page in pages.items():
+        for record in page.records:
+            loaders.prime(record, facets)
+        slots = await asyncio.gather(*(loaders.record(provider, r.record_id, facets) for r in page.records))
+        complete[provider] = [s for s in slots if isinstance(s, ProviderRecord)]
+        failed = [s for s in slots if isinstance(s, ProviderError)]
+        _report(info, failed[:1])
+    return complete
+
+
+def _more(page: SearchPage, consumed: int) -> bool:
+    if consumed < len(page.records):
+        return True
+    if page.total is not None:
+        return page.offset + consumed < page.total
+    return len(page.records) == page.limit
+
+
+def _encode_cursor(offsets: dict[str, int]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(offsets, option=orjson.OPT_SORT_KEYS)).decode()
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, int]:
+    if not cursor:
+        return {}
+    try:
+        offsets = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        raise bad_input("after is not a cursor this API returned") from None
+    if not isinstance(offsets, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in offsets.items()):
+        raise bad_input("after is not a cursor this API returned")
+    return offsets
+
+
+def providers(info: Info) -> list[ProviderInfo]:
+    result = []
+    for provider, connector in info.context.gateway.connectors.items():
+        state = getattr(getattr(connector, "http", None), "breaker", None)
+        circuit = state.state if state is not None else CircuitState.CLOSED
+        result.append(ProviderInfo(
+            name=provider, health=_HEALTH[circuit], circuit_state=circuit,
+            capabilities=[Capability(operation=op, support=connector.capabilities[op]) for op in Operation],
+        ))
+    return result

@@ -1,0 +1,30 @@
+"""The GraphQL schema: types, enums and errors (no I/O); resolvers live in ``customer_graph.resolvers``."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from customer_graph.schema.errors import PartialErrors
+from customer_graph.schema.query import Query
+from customer_graph.schema.types import Customer
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        types=[Customer],
+        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), PartialErrors],
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+schema = build_schema()
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"
+
+
+__all__ = ["MaskErrors", "build_schema", "schema", "sdl"]

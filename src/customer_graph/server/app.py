@@ -1,0 +1,74 @@
+"""The gateway's ASGI app: ``/graphql`` (GraphiQL on a browser GET), ``/healthz``, ``/readyz``.
+
+The lifespan builds the :class:`~customer_graph.gateway.Gateway` (connectors, their pooled clients, the
+store) once and closes it on shutdown; every request gets a fresh :class:`Context` with its own loaders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from customer_graph.connectors.http import CircuitState
+from customer_graph.gateway import Gateway
+from customer_graph.schema import schema as default_schema
+from customer_graph.schema.context import Context
+
+GatewayFactory = Callable[[], Awaitable[Gateway]]
+
+
+class GraphQLView(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        gateway: Gateway = request.app.state.gateway
+        return Context(gateway=gateway, loaders=gateway.loaders(), request=request)
+
+
+def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRoute] = (),
+               graphiql: bool = True, schema: Any = None) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway = await gateway_factory()
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    view = GraphQLView(schema or default_schema, graphql_ide="graphiql" if graphiql else None)
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and serving."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the store answers; provider circuits are reported but an open one does not make the
+    gateway unready (it still answers with the other providers)."""
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    try:
+        await gateway.store.resolve("cus_readiness_probe")
+    except Exception:  # noqa: BLE001 - any store failure means not ready; the detail is not for this endpoint
+        return JSONResponse({"status": "store unavailable"}, status_code=503)
+    circuits = {}
+    for provider, connector in gateway.connectors.items():
+        breaker = getattr(getattr(connector, "http", None), "breaker", None)
+        circuits[provider.name] = (breaker.state if breaker else CircuitState.CLOSED).value
+    return JSONResponse({"status": "ready", "providers": circuits})
