@@ -314,6 +314,7 @@ class _Generator:
 
     def mobile(self, country: str) -> str:
         example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+        assert example is not None, country
         national = str(example.national_number)
         while True:
             tail = "".join(str(self.rng.randrange(10)) for _ in range(4))
