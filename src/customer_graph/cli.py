@@ -1,4 +1,4 @@
-"""The ``customer-graph`` command line: ``simulate`` (and, as they land, ``serve``, ``demo``, ``schema``)."""
+"""The ``customer-graph`` command line."""
 
 from __future__ import annotations
 
@@ -26,9 +26,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulate.add_argument("--stats", action="store_true", help="print the dataset's overlap statistics and exit")
     simulate.set_defaults(handler=_simulate)
 
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(handler=_schema)
+
     args = parser.parse_args(argv)
     result: int = args.handler(args)
     return result
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from customer_graph.schema import sdl
+
+    sys.stdout.write(sdl())
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
