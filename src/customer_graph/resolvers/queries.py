@@ -96,7 +96,7 @@ async def customers(info: Info, search: str, first: int | None = 20,
     text = search.strip()
     if not text:
         raise bad_input("search must not be empty")
-    gateway, loaders = info.context.gateway, info.context.loaders
+    gateway = info.context.gateway
     offsets = _decode_cursor(after)
     facets = selected_facets(info)
     providers = [p for p in DEFAULT_ORDER if p in gateway.connectors

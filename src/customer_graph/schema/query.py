@@ -10,8 +10,8 @@ from customer_graph.schema.types import Customer, CustomerConnection, Node, Prov
 
 @strawberry.type
 class Query:
-    customer: Customer | None = strawberry.field(resolver=queries.customer,
-                                                 description="A customer by its id (a merged id resolves to the survivor).")
+    customer: Customer | None = strawberry.field(
+        resolver=queries.customer, description="A customer by its id (a merged id resolves to the survivor).")
     customer_by_identifier: Customer | None = strawberry.field(
         resolver=queries.customer_by_identifier,
         description="The customer holding this identifier at any provider. An identifier the gateway has not "

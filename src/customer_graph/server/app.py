@@ -65,7 +65,7 @@ async def readyz(request: Request) -> Response:
         return JSONResponse({"status": "starting"}, status_code=503)
     try:
         await gateway.store.resolve("cus_readiness_probe")
-    except Exception:  # noqa: BLE001 - any store failure means not ready; the detail is not for this endpoint
+    except Exception:  # any store failure means not ready; the detail is not for this endpoint
         return JSONResponse({"status": "store unavailable"}, status_code=503)
     circuits = {}
     for provider, connector in gateway.connectors.items():

@@ -1,0 +1,207 @@
+"""The one place that reads configuration: a TOML file, validated at start-up, with secrets taken from the
+environment or from files rather than written in it.
+
+A secret is a plain string, ``{ env = "NAME" }`` or ``{ file = "/run/secrets/name" }``. Every error names
+its path in the file (``providers.capillary.oauth_secret``) and never echoes a secret's value.
+
+See ``config/example.toml`` for an annotated example of every setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from customer_graph.connectors.http import Policy
+from customer_graph.domain.models import Provider
+from customer_graph.identity.survivorship import FIELDS as SURVIVING_FIELDS
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; ``problems`` lists ``(path, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  {path}: {msg}" for path, msg in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Strict):
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env or file")
+        return self
+
+    def read(self) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ValueError(f"environment variable {self.env} is not set")
+            return value
+        assert self.file is not None
+        try:
+            return self.file.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read secret file: {exc.strerror}") from None
+
+
+def _resolve_secret(value: Any) -> Any:
+    if isinstance(value, dict):
+        return SecretStr(SecretRef.model_validate(value).read())
+    return value
+
+
+# Providers are named as in the GraphQL schema (``CAPILLARY``, ``OPEN_LOYALTY``, ...).
+ProviderName = Annotated[Provider, BeforeValidator(lambda v: Provider[v] if v in Provider.__members__ else v)]
+
+Secret = Annotated[SecretStr, Field(json_schema_extra={"description": "a string, {env=...} or {file=...}"})]
+
+
+class PolicySettings(_Strict):
+    """``connectors.http.Policy`` for one provider; times in seconds."""
+
+    deadline: float = Field(5.0, gt=0, le=120)
+    connect_timeout: float = Field(2.0, gt=0, le=60)
+    max_retries: int = Field(2, ge=0, le=10)
+    backoff_base: float = Field(0.05, ge=0)
+    backoff_max: float = Field(1.0, ge=0)
+    rate_limit_per_minute: int | None = Field(None, ge=1)
+    rate_limit_burst: int | None = Field(None, ge=1)
+    max_concurrency: int = Field(32, ge=1, le=1024)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_open_seconds: float = Field(10.0, gt=0)
+
+    def policy(self) -> Policy:
+        return Policy(**self.model_dump())
+
+
+class _ProviderSettings(_Strict):
+    enabled: bool = True
+    base_url: str
+    policy: PolicySettings = PolicySettings()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if info.field_name == "policy" else _resolve_secret(value)
+
+
+class CapillarySettings(_ProviderSettings):
+    auth: Literal["oauth", "basic"] = "oauth"
+    oauth_key: str | None = None
+    oauth_secret: Secret | None = None
+    till_code: str | None = None
+    till_password: Secret | None = None
+    source: str = "INSTORE"
+
+    @model_validator(mode="after")
+    def _credentials(self) -> CapillarySettings:
+        if self.auth == "oauth" and not (self.oauth_key and self.oauth_secret):
+            raise ValueError("auth = 'oauth' needs oauth_key and oauth_secret")
+        if self.auth == "basic" and not (self.till_code and self.till_password):
+            raise ValueError("auth = 'basic' needs till_code and till_password")
+        return self
+
+
+class MartjackSettings(_ProviderSettings):
+    merchant_id: str
+    public_key: str
+    secret: Secret
+
+
+class OpenLoyaltySettings(_ProviderSettings):
+    store_code: str = "DEFAULT"
+    username: str
+    password: Secret
+
+
+class TwcSettings(_ProviderSettings):
+    tenant: str
+    client_id: str
+    client_secret: Secret
+    token_url: str | None = Field(None, description="default: the Keycloak realm endpoint under base_url")
+
+
+class ProvidersSettings(_Strict):
+    capillary: CapillarySettings | None = None
+    martjack: MartjackSettings | None = None
+    openloyalty: OpenLoyaltySettings | None = None
+    twc: TwcSettings | None = None
+
+
+class IdentitySettings(_Strict):
+    rules: list[Literal["email", "mobile", "martjack-id", "customer-ref"]] = [
+        "email", "mobile", "martjack-id", "customer-ref"]
+    # Per unified field (first_name, last_name, birth_date, gender, status): providers in priority order.
+    survivorship: dict[str, list[ProviderName]] = {}
+    default_priority: list[ProviderName] = [Provider.CAPILLARY, Provider.OPEN_LOYALTY, Provider.TWC, Provider.MARTJACK]
+
+    @field_validator("survivorship")
+    @classmethod
+    def _known_fields(cls, value: dict[str, list[Provider]]) -> dict[str, list[Provider]]:
+        unknown = sorted(set(value) - set(SURVIVING_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}; known: {list(SURVIVING_FIELDS)}")
+        return value
+
+
+class StoreSettings(_Strict):
+    # "sqlite:///path/file.sqlite3" or "sqlite://:memory:"
+    url: str = "sqlite:///customer-graph.sqlite3"
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    graphiql: bool = True
+
+
+class Settings(_Strict):
+    server: ServerSettings = ServerSettings()
+    store: StoreSettings = StoreSettings()
+    identity: IdentitySettings = IdentitySettings()
+    providers: ProvidersSettings
+
+    def enabled_providers(self) -> dict[Provider, _ProviderSettings]:
+        sections = {Provider.CAPILLARY: self.providers.capillary, Provider.MARTJACK: self.providers.martjack,
+                    Provider.OPEN_LOYALTY: self.providers.openloyalty, Provider.TWC: self.providers.twc}
+        return {p: s for p, s in sections.items() if s is not None and s.enabled}
+
+
+def parse(data: dict[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError([(".".join(str(p) for p in e["loc"]) or "(root)", e["msg"])
+                             for e in exc.errors(include_input=False, include_url=False)]) from None
+
+
+def load(path: str | Path) -> Settings:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise SettingsError([("(file)", f"cannot read {path}: {exc.strerror}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([("(file)", f"not valid TOML: {exc}")]) from None
+    return parse(data)
