@@ -21,7 +21,7 @@ from customer_graph.settings import (
     TwcSettings,
 )
 from customer_graph.store.base import CrosswalkStore
-from customer_graph.store.sqlite import SqliteCrosswalk
+from customer_graph.store.sqlite import SqliteStore
 
 
 def build_connector(provider: Provider, section: object, *, transport: httpx.AsyncBaseTransport | None = None,
@@ -64,7 +64,7 @@ def build_connector(provider: Provider, section: object, *, transport: httpx.Asy
 def open_store(url: str) -> CrosswalkStore:
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://").removeprefix("/") if url != "sqlite://:memory:" else ":memory:"
-        return SqliteCrosswalk(path or ":memory:")
+        return SqliteStore(path or ":memory:")
     raise ValueError("store.url: only sqlite:// is supported in this version")
 
 

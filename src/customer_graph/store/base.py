@@ -12,8 +12,9 @@ The store is deliberately dumb: it keeps links and an identifier index and answe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
 
 from customer_graph.domain.models import IdentifierKey, Provider
 
@@ -49,3 +50,83 @@ class CrosswalkStore(Protocol):
         """A provider merged ``old`` into ``new`` (e.g. a Capillary victim): the person now holds ``new``."""
 
     async def close(self) -> None: ...
+
+
+# -- the write journal -------------------------------------------------------------------------------------
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"  # planned, or failed with a retryable error: to be (re)tried
+    IN_FLIGHT = "IN_FLIGHT"  # sent, outcome not yet recorded: after a crash, reconcile before resending
+    APPLIED = "APPLIED"
+    FAILED = "FAILED"  # failed for good (not retryable)
+    SKIPPED = "SKIPPED"  # nothing to do at this provider
+    UNSUPPORTED = "UNSUPPORTED"
+
+
+class WriteStatus(StrEnum):
+    OPEN = "OPEN"  # some step is PENDING or IN_FLIGHT
+    DONE = "DONE"  # every step ended (applied, failed, skipped or unsupported)
+
+
+@dataclass
+class JournalStep:
+    seq: int
+    provider: Provider
+    operation: str
+    args: dict[str, Any]
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    error_code: str | None = None
+    result: dict[str, Any] | None = None
+    next_attempt_at: float = 0.0  # unix time
+
+
+@dataclass
+class JournalWrite:
+    id: str
+    mutation: str
+    person_id: str | None
+    status: WriteStatus
+    created_at: float
+    steps: list[JournalStep] = field(default_factory=list)
+
+
+class JournalStore(Protocol):
+    """Multi-provider writes: the plan is recorded before the first provider call, each step's outcome after."""
+
+    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep]) -> JournalWrite: ...
+
+    async def update_step(self, write_id: str, step: JournalStep) -> None: ...
+
+    async def set_person(self, write_id: str, person_id: str) -> None: ...
+
+    async def finish(self, write_id: str) -> None: ...
+
+    async def get(self, write_id: str) -> JournalWrite | None: ...
+
+    async def open_writes(self) -> list[JournalWrite]: ...
+
+
+# -- idempotency keys --------------------------------------------------------------------------------------
+
+
+class ClaimState(StrEnum):
+    NEW = "NEW"  # the caller owns the key now and must complete or release it
+    DONE = "DONE"  # a stored response for the same request
+    IN_PROGRESS = "IN_PROGRESS"  # another request with this key is executing
+    MISMATCH = "MISMATCH"  # the key was used with a different request
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    response: dict[str, Any] | None = None
+
+
+class IdempotencyStore(Protocol):
+    async def claim(self, key: str, request_hash: str, ttl_seconds: float) -> Claim: ...
+
+    async def complete(self, key: str, response: dict[str, Any]) -> None: ...
+
+    async def release(self, key: str) -> None: ...

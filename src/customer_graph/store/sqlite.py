@@ -1,4 +1,4 @@
-"""The crosswalk in a SQLite file: zero set-up, one process.
+"""The store in a SQLite file: crosswalk, write journal and idempotency keys; zero set-up, one process.
 
 Statements are tiny indexed lookups (tens of microseconds), so they run on the event loop thread rather
 than paying a thread hop each; writes are serialised by one lock and committed per call.
@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from customer_graph.domain.models import IdentifierKey, Provider
-from customer_graph.store.base import RecordKey
+from customer_graph.store.base import (
+    Claim,
+    ClaimState,
+    JournalStep,
+    JournalWrite,
+    RecordKey,
+    StepStatus,
+    WriteStatus,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS persons (
@@ -29,6 +43,33 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (provider, record_id)
 );
 CREATE INDEX IF NOT EXISTS links_by_person ON links(person_id);
+CREATE TABLE IF NOT EXISTS journal_writes (
+    id TEXT PRIMARY KEY,
+    mutation TEXT NOT NULL,
+    person_id TEXT,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_open ON journal_writes(status);
+CREATE TABLE IF NOT EXISTS journal_steps (
+    write_id TEXT NOT NULL REFERENCES journal_writes(id),
+    seq INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    result TEXT,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (write_id, seq)
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    response TEXT,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS identifiers (
     type TEXT NOT NULL,
     value TEXT NOT NULL,
@@ -45,7 +86,7 @@ def person_id_for(anchor: RecordKey) -> str:
     return f"cus_{digest[:20]}"
 
 
-class SqliteCrosswalk:
+class SqliteStore:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -100,9 +141,7 @@ class SqliteCrosswalk:
         if person_id is None and not records:
             raise ValueError("a new person needs at least one record")
         async with self._write:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction() as db:
                 if person_id is None:
                     person_id = person_id_for(min(records))
                     db.execute("INSERT OR IGNORE INTO persons(id) VALUES (?)", (person_id,))
@@ -111,44 +150,126 @@ class SqliteCrosswalk:
                 db.executemany("INSERT OR IGNORE INTO identifiers(type, value, provider, record_id) "
                                "VALUES (?, ?, ?, ?)",
                                [(k.type.value, k.value, r.provider.value, r.record_id) for k, r in identifiers])
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         return person_id
 
     async def merge_persons(self, survivor_id: str, victim_id: str) -> None:
         async with self._write:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction() as db:
                 db.execute("UPDATE links SET person_id=? WHERE person_id=?", (survivor_id, victim_id))
                 db.execute("UPDATE persons SET merged_into=? WHERE id=?", (survivor_id, victim_id))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     async def replace_record(self, old: RecordKey, new: RecordKey) -> None:
         async with self._write:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction() as db:
                 row = db.execute("SELECT person_id FROM links WHERE provider=? AND record_id=?",
                                  (old.provider.value, old.record_id)).fetchone()
-                if row is not None:
-                    db.execute("INSERT OR IGNORE INTO links(provider, record_id, person_id) VALUES (?, ?, ?)",
-                               (new.provider.value, new.record_id, row[0]))
-                    db.execute("DELETE FROM links WHERE provider=? AND record_id=?",
-                               (old.provider.value, old.record_id))
-                    db.execute("UPDATE OR IGNORE identifiers SET record_id=? WHERE provider=? AND record_id=?",
-                               (new.record_id, old.provider.value, old.record_id))
-                    db.execute("DELETE FROM identifiers WHERE provider=? AND record_id=?",
-                               (old.provider.value, old.record_id))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                if row is None:
+                    return
+                db.execute("INSERT OR IGNORE INTO links(provider, record_id, person_id) VALUES (?, ?, ?)",
+                           (new.provider.value, new.record_id, row[0]))
+                db.execute("DELETE FROM links WHERE provider=? AND record_id=?", (old.provider.value, old.record_id))
+                db.execute("UPDATE OR IGNORE identifiers SET record_id=? WHERE provider=? AND record_id=?",
+                           (new.record_id, old.provider.value, old.record_id))
+                db.execute("DELETE FROM identifiers WHERE provider=? AND record_id=?",
+                           (old.provider.value, old.record_id))
+
+    # -- journal ------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep]) -> JournalWrite:
+        write = JournalWrite(id=f"wr_{secrets.token_hex(10)}", mutation=mutation, person_id=person_id,
+                             status=WriteStatus.OPEN, created_at=time.time(), steps=list(steps))
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("INSERT INTO journal_writes(id, mutation, person_id, status, created_at) VALUES (?,?,?,?,?)",
+                           (write.id, mutation, person_id, write.status.value, write.created_at))
+                db.executemany(
+                    "INSERT INTO journal_steps(write_id, seq, provider, operation, args, status, attempts, "
+                    "error_code, result, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [(write.id, *self._step_row(step)) for step in steps])
+        return write
+
+    @staticmethod
+    def _step_row(step: JournalStep) -> tuple[Any, ...]:
+        return (step.seq, step.provider.value, step.operation, orjson.dumps(step.args).decode(), step.status.value,
+                step.attempts, step.error_code, orjson.dumps(step.result).decode() if step.result is not None else None,
+                step.next_attempt_at)
+
+    async def update_step(self, write_id: str, step: JournalStep) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("UPDATE journal_steps SET status=?, attempts=?, error_code=?, result=?, next_attempt_at=? "
+                           "WHERE write_id=? AND seq=?",
+                           (step.status.value, step.attempts, step.error_code,
+                            orjson.dumps(step.result).decode() if step.result is not None else None,
+                            step.next_attempt_at, write_id, step.seq))
+
+    async def set_person(self, write_id: str, person_id: str) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("UPDATE journal_writes SET person_id=? WHERE id=?", (person_id, write_id))
+
+    async def finish(self, write_id: str) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("UPDATE journal_writes SET status=? WHERE id=?", (WriteStatus.DONE.value, write_id))
+
+    async def get(self, write_id: str) -> JournalWrite | None:
+        row = self._db.execute("SELECT id, mutation, person_id, status, created_at FROM journal_writes WHERE id=?",
+                               (write_id,)).fetchone()
+        return self._write_from(row) if row else None
+
+    async def open_writes(self) -> list[JournalWrite]:
+        rows = self._db.execute("SELECT id, mutation, person_id, status, created_at FROM journal_writes "
+                                "WHERE status=? ORDER BY created_at", (WriteStatus.OPEN.value,)).fetchall()
+        return [self._write_from(row) for row in rows]
+
+    def _write_from(self, row: tuple[Any, ...]) -> JournalWrite:
+        steps = self._db.execute("SELECT seq, provider, operation, args, status, attempts, error_code, result, "
+                                 "next_attempt_at FROM journal_steps WHERE write_id=? ORDER BY seq", (row[0],))
+        return JournalWrite(
+            id=row[0], mutation=row[1], person_id=row[2], status=WriteStatus(row[3]), created_at=row[4],
+            steps=[JournalStep(seq=s[0], provider=Provider(s[1]), operation=s[2], args=orjson.loads(s[3]),
+                               status=StepStatus(s[4]), attempts=s[5], error_code=s[6],
+                               result=orjson.loads(s[7]) if s[7] else None, next_attempt_at=s[8])
+                   for s in steps.fetchall()])
+
+    # -- idempotency keys ------------------------------------------------------------------------------
+
+    async def claim(self, key: str, request_hash: str, ttl_seconds: float) -> Claim:
+        now = time.time()
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("DELETE FROM idempotency_keys WHERE key=? AND expires_at <= ?", (key, now))
+                row = db.execute("SELECT request_hash, response FROM idempotency_keys WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    db.execute("INSERT INTO idempotency_keys(key, request_hash, response, expires_at) "
+                               "VALUES (?, ?, NULL, ?)", (key, request_hash, now + ttl_seconds))
+                    return Claim(ClaimState.NEW)
+        if row[0] != request_hash:
+            return Claim(ClaimState.MISMATCH)
+        if row[1] is None:
+            return Claim(ClaimState.IN_PROGRESS)
+        return Claim(ClaimState.DONE, orjson.loads(row[1]))
+
+    async def complete(self, key: str, response: dict[str, Any]) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("UPDATE idempotency_keys SET response=? WHERE key=?", (orjson.dumps(response).decode(), key))
+
+    async def release(self, key: str) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("DELETE FROM idempotency_keys WHERE key=? AND response IS NULL", (key,))
 
     async def close(self) -> None:
         self._db.close()
