@@ -27,6 +27,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, frozenset | set):
+        return sorted(jsonable(v) for v in value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     return value
