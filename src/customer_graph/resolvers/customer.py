@@ -35,6 +35,13 @@ class CustomerRoot(Protocol):
     memo: dict[object, object]
 
 
+async def reference(id: str, info: Info) -> Any:
+    """The customer a federation reference names (a merged id resolves to the survivor), or None."""
+    from customer_graph.resolvers.queries import customer
+
+    return await customer(info, id)  # type: ignore[arg-type]
+
+
 async def _memo(root: CustomerRoot, key: object, compute: Callable[[], Any]) -> Any:
     """Compute once per customer, even when sibling fields ask at the same time."""
     task = root.memo.get(key)

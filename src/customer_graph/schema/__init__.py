@@ -11,8 +11,9 @@ from customer_graph.schema.query import Query
 from customer_graph.schema.types import Customer
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+def build_schema() -> strawberry.federation.Schema:
+    """The schema, as an Apollo Federation v2 subgraph (``Customer @key(fields: "id")``)."""
+    return strawberry.federation.Schema(
         query=Query,
         types=[Customer],
         extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), PartialErrors],

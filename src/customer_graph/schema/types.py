@@ -25,6 +25,7 @@ from customer_graph.domain.models import (
     SubscriptionStatus,
 )
 from customer_graph.resolvers import customer as fields
+from customer_graph.schema.context import Info
 
 # The domain enums, exposed under their own names (GraphQL values are the member names).
 ProviderEnum = strawberry.enum(Provider, name="Provider", description="A customer data provider.")
@@ -116,7 +117,7 @@ class Conflict:
     values: list[ConflictValue]
 
 
-@strawberry.type(description="A person, unified across every provider that knows them.")
+@strawberry.federation.type(keys=["id"], description="A person, unified across every provider that knows them.")
 class Customer(Node):
     id: strawberry.ID
     person_id: strawberry.Private[str]
@@ -139,6 +140,12 @@ class Customer(Node):
     @classmethod
     def of(cls, person_id: str, facets: frozenset[Facet]) -> Customer:
         return cls(id=strawberry.ID(person_id), person_id=person_id, facets=facets, memo={})
+
+    @classmethod
+    async def resolve_reference(cls, id: strawberry.ID, info: Info) -> Customer | None:
+        """Federation ``_entities``: N references cost no calls here; their fields load through the same
+        per-request loaders as any other customers, so they are batched together."""
+        return await fields.reference(id, info)
 
 
 @strawberry.type
