@@ -134,6 +134,15 @@ async def test_token_route_issues_a_jwt_living_3600_seconds_by_default(client: h
     assert re.fullmatch(r"/Date\(\d{13}\+0530\)/", body["Token"]["issued_at"])
 
 
+async def test_stats_count_merchant_jwts_as_access_tokens_and_sessions_apart(client: httpx.AsyncClient) -> None:
+    # The connector contract reads ``tokens_issued.access`` to count merchant token fetches.
+    await client.post("/__sim/reset?data=1")
+    client.headers["Authorization"] = f"Bearer {await merchant_jwt(client)}"
+    assert (await client.post(f"{C}/GetAccessToken/{M}")).json()["messageCode"] == "1004"
+    issued = (await client.get("/__sim/stats")).json()["tokens_issued"]
+    assert issued == {"access": 1, "customer_session": 1}
+
+
 async def test_unknown_public_key_gets_no_token(client: httpx.AsyncClient) -> None:
     response = await client.post("/developerapi/OAuth/Token/NOSUCHKEY")
     assert (response.status_code, response.json()) == (401, AUTH_FAILED)

@@ -33,7 +33,9 @@ from starlette.requests import Request
 
 from customer_graph.simulators.control import Token, TokenStore
 
-MERCHANT_TOKEN_KIND = "merchant_jwt"
+# The merchant JWT is the access token of the control surface: ``/__sim/stats`` counts it as
+# ``tokens_issued.access``, as every simulator counts its API access tokens (the connector contract reads it).
+MERCHANT_TOKEN_KIND = "access"
 SESSION_TOKEN_KIND = "customer_session"
 GUEST_PREFIX = "guest:"
 
