@@ -7,13 +7,14 @@ context. It owns the connectors (and so every provider client) and closes them o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from customer_graph.connectors.base import Connector, Operation, Support
 from customer_graph.domain.models import Facet, Provider
 from customer_graph.identity.service import IdentityService
 from customer_graph.loaders import RequestLoaders
-from customer_graph.store.base import CrosswalkStore
+from customer_graph.store.base import Store
+from customer_graph.writes.executor import WriteExecutor
 
 # Which read operation serves each facet: a provider that declares it UNSUPPORTED is not asked for it.
 FACET_OPERATIONS = {
@@ -27,7 +28,10 @@ FACET_OPERATIONS = {
 class Gateway:
     connectors: Mapping[Provider, Connector]
     identity: IdentityService
-    store: CrosswalkStore
+    store: Store
+    executor: WriteExecutor
+    # Loyalty programs each provider is known to run (for validating enrolments without a call).
+    programs: Mapping[Provider, frozenset[str]] = field(default_factory=dict)
 
     def providers_for(self, facet: Facet) -> frozenset[Provider]:
         """Providers that can contribute to a facet."""

@@ -100,11 +100,14 @@ class _ProviderSettings(_Strict):
     enabled: bool = True
     base_url: str
     policy: PolicySettings = PolicySettings()
+    # Loyalty program ids this provider runs: enrolments in others are refused without a call (empty: no check).
+    programs: list[str] = []
 
     @field_validator("*", mode="before")
     @classmethod
     def _secrets(cls, value: Any, info: ValidationInfo) -> Any:
-        return value if info.field_name == "policy" else _resolve_secret(value)
+        annotation = str(cls.model_fields[info.field_name or ""].annotation)
+        return _resolve_secret(value) if "SecretStr" in annotation else value
 
 
 class CapillarySettings(_ProviderSettings):
@@ -114,6 +117,8 @@ class CapillarySettings(_ProviderSettings):
     till_code: str | None = None
     till_password: Secret | None = None
     source: str = "INSTORE"
+    # Capillary answers program ids only: their display names.
+    program_names: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _credentials(self) -> CapillarySettings:

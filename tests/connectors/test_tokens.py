@@ -99,3 +99,15 @@ async def test_refused_credentials_are_an_auth_error() -> None:
     with pytest.raises(ProviderAuthError):
         await make(server, auth).request("get", "GET", "/c", idempotent=True)
     assert server.calls == 0
+
+
+async def test_an_outage_of_the_token_endpoint_is_unavailable_not_an_auth_error() -> None:
+    from customer_graph.connectors.errors import ProviderUnavailable
+
+    async def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": "maintenance"})
+
+    http = ProviderHttp.create(Provider.OPEN_LOYALTY, "http://p.test", Policy(max_retries=1, backoff_base=0.01),
+                               auth=DemoAuth(), transport=httpx.MockTransport(down))
+    with pytest.raises(ProviderUnavailable):
+        await http.request("get", "GET", "/c", idempotent=True)

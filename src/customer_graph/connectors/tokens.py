@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from customer_graph.connectors.errors import ProviderAuthError
+from customer_graph.connectors.errors import ProviderAuthError, ProviderNotFound, ProviderRejected
+from customer_graph.connectors.http import status_error
 from customer_graph.domain.models import Provider
 
 
@@ -126,7 +127,12 @@ class RefreshingTokenAuth(httpx.Auth):
         response = yield self.token_request()
         await response.aread()
         if not response.is_success:
-            raise ProviderAuthError(self.provider, "token", status=response.status_code)
+            # A refusal of our credentials is an auth error; an outage or a 429 of the token endpoint is what it
+            # is (retryable, counted by the breaker), not a credentials problem.
+            error = status_error(self.provider, "token", response)
+            if error is None or isinstance(error, ProviderNotFound | ProviderRejected):
+                error = ProviderAuthError(self.provider, "token", status=response.status_code)
+            raise error
         self._store(self.read_token(response))
 
     def _store(self, token: IssuedToken) -> None:

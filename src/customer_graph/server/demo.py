@@ -25,18 +25,22 @@ def demo_settings(sim_base_url: str, store_url: str = "sqlite://:memory:",
                   policies: dict[str, dict[str, object]] | None = None) -> Settings:
     """Settings for the gateway against the simulators served at ``sim_base_url`` (e.g. ``http://h:p/sim``);
     ``policies`` replaces a provider's call policy (``{"twc": {"deadline": 1}}``)."""
+    from customer_graph.simulators.dataset import CAPILLARY_PROGRAMS
     from customer_graph.simulators.martjack.app import DEMO_APP
     from customer_graph.simulators.openloyalty.app import ADMIN_PASSWORD, ADMIN_USERNAME
-    from customer_graph.simulators.openloyalty.store import STORE_CODE
+    from customer_graph.simulators.openloyalty.store import LEVELS, STORE_CODE
     from customer_graph.simulators.twc.app import DEMO_CLIENT
 
     providers: dict[str, dict[str, object]] = {
         "capillary": {"base_url": f"{sim_base_url}/capillary", "auth": "oauth", "oauth_key": "demo-key",
-                      "oauth_secret": "demo-secret", "policy": {"rate_limit_per_minute": CAPILLARY_RATE_LIMIT}},
+                      "oauth_secret": "demo-secret", "policy": {"rate_limit_per_minute": CAPILLARY_RATE_LIMIT},
+                      "program_names": {str(pid): name for pid, name, _ in CAPILLARY_PROGRAMS},
+                      "programs": [str(pid) for pid, _, _ in CAPILLARY_PROGRAMS]},
         "martjack": {"base_url": f"{sim_base_url}/martjack", "merchant_id": DEMO_APP.merchant_id,
                      "public_key": DEMO_APP.public_key, "secret": DEMO_APP.secret},
         "openloyalty": {"base_url": f"{sim_base_url}/openloyalty", "store_code": STORE_CODE,
-                        "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+                        "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD,
+                        "programs": [STORE_CODE, *(level.level_id for level in LEVELS)]},
         "twc": {"base_url": f"{sim_base_url}/twc", "tenant": DEMO_CLIENT.tenant,
                 "client_id": DEMO_CLIENT.client_id, "client_secret": DEMO_CLIENT.client_secret},
     }

@@ -20,23 +20,33 @@ from customer_graph.settings import (
     Settings,
     TwcSettings,
 )
-from customer_graph.store.base import CrosswalkStore
+from customer_graph.store.base import Store
 from customer_graph.store.sqlite import SqliteStore
+from customer_graph.writes.crosswalk import crosswalk_hook
+from customer_graph.writes.executor import WriteExecutor
 
 
 def build_connector(provider: Provider, section: object, *, transport: httpx.AsyncBaseTransport | None = None,
                     observer: CallObserver | None = None, policy: Policy | None = None) -> Connector:
     """One provider's connector from its settings section."""
     if isinstance(section, CapillarySettings):
-        from customer_graph.connectors.capillary import CapillaryConfig, CapillaryConnector
+        from customer_graph.connectors.capillary import (
+            CapillaryConfig,
+            CapillaryConnector,
+            OAuthCredentials,
+            TillCredentials,
+        )
 
-        return CapillaryConnector(CapillaryConfig(
-            base_url=section.base_url, auth=section.auth, oauth_key=section.oauth_key,
-            oauth_secret=section.oauth_secret.get_secret_value() if section.oauth_secret else None,
-            till_code=section.till_code,
-            till_password=section.till_password.get_secret_value() if section.till_password else None,
-            source=section.source,
-        ), policy or section.policy.policy(), transport=transport, observer=observer)
+        credentials: OAuthCredentials | TillCredentials
+        if section.auth == "oauth":
+            assert section.oauth_key and section.oauth_secret  # the settings check this
+            credentials = OAuthCredentials(section.oauth_key, section.oauth_secret.get_secret_value())
+        else:
+            assert section.till_code and section.till_password
+            credentials = TillCredentials(section.till_code, section.till_password.get_secret_value())
+        return CapillaryConnector(CapillaryConfig(base_url=section.base_url, credentials=credentials,
+                                                  source=section.source, program_names=section.program_names),
+                                  policy or section.policy.policy(), transport=transport, observer=observer)
     if isinstance(section, MartjackSettings):
         from customer_graph.connectors.martjack import MartjackConfig, MartjackConnector
 
@@ -61,7 +71,7 @@ def build_connector(provider: Provider, section: object, *, transport: httpx.Asy
     raise TypeError(f"no connector for {provider}")
 
 
-def open_store(url: str) -> CrosswalkStore:
+def open_store(url: str) -> Store:
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://").removeprefix("/") if url != "sqlite://:memory:" else ":memory:"
         return SqliteStore(path or ":memory:")
@@ -80,4 +90,8 @@ def build_gateway(settings: Settings, *, transports: Mapping[Provider, httpx.Asy
         {field: list(order) for field, order in settings.identity.survivorship.items()},
         default_order=settings.identity.default_priority,
     )
-    return Gateway(connectors=connectors, identity=IdentityService(store, rules, survivorship), store=store)
+    identity = IdentityService(store, rules, survivorship)
+    executor = WriteExecutor(connectors, store, on_applied=crosswalk_hook(store))
+    programs = {provider: frozenset(section.programs) for provider, section in settings.enabled_providers().items()
+                if section.programs}
+    return Gateway(connectors=connectors, identity=identity, store=store, executor=executor, programs=programs)

@@ -67,7 +67,7 @@ _STREETS = ["High Street", "Station Road", "Church Lane", "Park Avenue", "Market
             "King Street", "Queen's Road", "Victoria Street", "Main Street"]
 _CAPILLARY_SOURCES = ["INSTORE", "WECHAT", "MARTJACK", "LINE", "ECOMMERCE"]
 _OL_LEVELS = [("level0", "0.00%"), ("level1", "5.00%"), ("level2", "10.00%"), ("level3", "15.00%")]
-_CAPILLARY_PROGRAMS = [(1016, "DemoProgram", ["Silver", "Gold", "Platinum"]),
+CAPILLARY_PROGRAMS = [(1016, "DemoProgram", ["Silver", "Gold", "Platinum"]),
                        (1017, "PartnerProgram", ["Blue", "Black"])]
 
 
@@ -361,9 +361,9 @@ class _Generator:
         sources = ["INSTORE"]
         if rng.random() < 0.3:
             sources += rng.sample(_CAPILLARY_SOURCES[1:], rng.randrange(1, 3))
-        programs = [self.capillary_program(*_CAPILLARY_PROGRAMS[0])]
+        programs = [self.capillary_program(*CAPILLARY_PROGRAMS[0])]
         if rng.random() < 0.25:
-            programs.append(self.capillary_program(*_CAPILLARY_PROGRAMS[1]))
+            programs.append(self.capillary_program(*CAPILLARY_PROGRAMS[1]))
         consents = [Consent(channel, kind, rng.random() < 0.7)
                     for channel in ("SMS", "EMAIL") for kind in ("TRANSACTIONAL", "MARKETING")
                     if rng.random() < 0.8]

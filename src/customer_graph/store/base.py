@@ -49,6 +49,12 @@ class CrosswalkStore(Protocol):
     async def replace_record(self, old: RecordKey, new: RecordKey) -> None:
         """A provider merged ``old`` into ``new`` (e.g. a Capillary victim): the person now holds ``new``."""
 
+    async def unindex(self, key: IdentifierKey, record: RecordKey) -> None:
+        """The record no longer carries this identifier."""
+
+    async def unlink(self, record: RecordKey) -> None:
+        """Forget a record (erased at its provider): its link and every identifier indexed for it."""
+
     async def close(self) -> None: ...
 
 
@@ -130,3 +136,7 @@ class IdempotencyStore(Protocol):
     async def complete(self, key: str, response: dict[str, Any]) -> None: ...
 
     async def release(self, key: str) -> None: ...
+
+
+class Store(CrosswalkStore, JournalStore, IdempotencyStore, Protocol):
+    """Everything the gateway keeps: one backend provides all three (SQLite, PostgreSQL)."""

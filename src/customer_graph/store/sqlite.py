@@ -173,6 +173,20 @@ class SqliteStore:
                 db.execute("DELETE FROM identifiers WHERE provider=? AND record_id=?",
                            (old.provider.value, old.record_id))
 
+    async def unindex(self, key: IdentifierKey, record: RecordKey) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("DELETE FROM identifiers WHERE type=? AND value=? AND provider=? AND record_id=?",
+                           (key.type.value, key.value, record.provider.value, record.record_id))
+
+    async def unlink(self, record: RecordKey) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("DELETE FROM links WHERE provider=? AND record_id=?",
+                           (record.provider.value, record.record_id))
+                db.execute("DELETE FROM identifiers WHERE provider=? AND record_id=?",
+                           (record.provider.value, record.record_id))
+
     # -- journal ------------------------------------------------------------------------------------------
 
     @contextmanager

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
 
-from customer_graph.simulators.dataset import _CAPILLARY_PROGRAMS, CapillaryPart, Dataset
+from customer_graph.simulators.dataset import CAPILLARY_PROGRAMS, CapillaryPart, Dataset
 
 # The demo org's time zone: Capillary emits every date with the org's offset (the documents' samples use
 # +05:30, the org being in India).
@@ -36,8 +36,8 @@ IDENTIFIER_TYPES = ("mobile", "email", "externalId", "wechat", "martjackId", "fb
 PRIMARY_IDENTIFIER_TYPES = ("mobile", "email", "externalId")
 
 # The demo org's loyalty programs: id -> (name, tier names from the lowest).
-PROGRAMS: dict[int, tuple[str, list[str]]] = {pid: (name, tiers) for pid, name, tiers in _CAPILLARY_PROGRAMS}
-DEFAULT_PROGRAM_ID = _CAPILLARY_PROGRAMS[0][0]
+PROGRAMS: dict[int, tuple[str, list[str]]] = {pid: (name, tiers) for pid, name, tiers in CAPILLARY_PROGRAMS}
+DEFAULT_PROGRAM_ID = CAPILLARY_PROGRAMS[0][0]
 
 # New customers get ids above the seeded range (the dataset counts from 300_000_001 in steps of 7).
 FIRST_NEW_ID = 400_000_001

@@ -1,0 +1,48 @@
+"""What applied write steps mean for the crosswalk, recorded as each step lands (also when a write is resumed
+after a crash, so that a record created then is linked too)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from customer_graph.connectors.base import Operation
+from customer_graph.domain.models import IdentifierKey, IdentifierType
+from customer_graph.domain.normalise import try_normalise
+from customer_graph.store.base import JournalStep, JournalWrite, RecordKey, Store
+from customer_graph.writes.executor import AppliedHook
+from customer_graph.writes.steps import StepResult
+
+
+def crosswalk_hook(store: Store) -> AppliedHook:
+    # Steps of one write land concurrently; the first created record makes the person, the others join it.
+    locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def on_applied(write: JournalWrite, step: JournalStep, result: StepResult) -> None:
+        operation = Operation(step.operation)
+        if operation is Operation.CREATE and result.record_id:
+            record = RecordKey(step.provider, result.record_id)
+            keys = _draft_keys(step.args.get("draft") or {})
+            async with locks[write.id]:
+                person = await store.link(write.person_id, [record], [(k, record) for k in keys])
+                if write.person_id is None:
+                    write.person_id = person
+                    await store.set_person(write.id, person)
+        elif operation is Operation.REMOVE_IDENTIFIER and step.args.get("record_id"):
+            identifier = step.args["identifier"]
+            await store.unindex(IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]),
+                                RecordKey(step.provider, step.args["record_id"]))
+        elif operation is Operation.ERASE and step.args.get("record_id"):
+            await store.unlink(RecordKey(step.provider, step.args["record_id"]))
+
+    return on_applied
+
+
+def _draft_keys(draft: dict[str, object]) -> list[IdentifierKey]:
+    keys = []
+    for identifier_type, field in ((IdentifierType.EMAIL, "email"), (IdentifierType.MOBILE, "mobile")):
+        value = draft.get(field)
+        normalised = try_normalise(identifier_type, value) if isinstance(value, str) else None
+        if normalised:
+            keys.append(IdentifierKey(identifier_type, normalised))
+    return keys
