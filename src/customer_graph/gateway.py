@@ -9,19 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from customer_graph.connectors.base import Connector, Operation, Support
+from customer_graph.connectors.base import Connector, supported_facets
 from customer_graph.domain.models import Facet, Provider
 from customer_graph.identity.service import IdentityService
 from customer_graph.loaders import RequestLoaders
 from customer_graph.store.base import Store
 from customer_graph.writes.executor import WriteExecutor
-
-# Which read operation serves each facet: a provider that declares it UNSUPPORTED is not asked for it.
-FACET_OPERATIONS = {
-    Facet.ADDRESSES: Operation.ADDRESSES,
-    Facet.SUBSCRIPTIONS: Operation.SUBSCRIPTIONS,
-    Facet.LOYALTY: Operation.LOYALTY,
-}
 
 
 @dataclass
@@ -35,14 +28,13 @@ class Gateway:
 
     def providers_for(self, facet: Facet) -> frozenset[Provider]:
         """Providers that can contribute to a facet."""
-        operation = FACET_OPERATIONS.get(facet)
-        if operation is None:
-            return frozenset(self.connectors)
-        return frozenset(p for p, c in self.connectors.items()
-                         if c.capabilities.get(operation, Support.UNSUPPORTED) is not Support.UNSUPPORTED)
+        return frozenset(p for p, c in self.connectors.items() if facet in supported_facets(c))
 
     def loaders(self) -> RequestLoaders:
-        return RequestLoaders(self.connectors)
+        return RequestLoaders(self.connectors, self._supported)
+
+    def __post_init__(self) -> None:
+        self._supported = {p: supported_facets(c) for p, c in self.connectors.items()}
 
     async def aclose(self) -> None:
         for connector in self.connectors.values():

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
-from customer_graph.connectors.base import Connector, LookupSlot, RecordSlot
+from customer_graph.connectors.base import Connector, LookupSlot, RecordSlot, supported_facets
 from customer_graph.connectors.errors import ProviderError
 from customer_graph.domain.models import Facet, IdentifierKey, Provider, ProviderRecord
 
@@ -56,20 +56,28 @@ class RecordByIdentifierLoader(DataLoader[IdentifierKey, "_Slot"]):
 
 
 class RequestLoaders:
-    """The loaders of one request, made on first use."""
+    """The loaders of one request, made on first use.
 
-    def __init__(self, connectors: Mapping[Provider, Connector]) -> None:
+    Facets a provider cannot serve at all are dropped from its keys, so that asking a provider without loyalty
+    data for ``{PROFILE, LOYALTY}`` shares the loader (and the cache) of ``{PROFILE}``.
+    """
+
+    def __init__(self, connectors: Mapping[Provider, Connector],
+                 supported: Mapping[Provider, frozenset[Facet]] | None = None) -> None:
         self.connectors = connectors
+        self.supported = supported or {p: supported_facets(c) for p, c in connectors.items()}
         self._by_id: dict[tuple[Provider, frozenset[Facet]], RecordByIdLoader] = {}
         self._by_identifier: dict[tuple[Provider, frozenset[Facet]], RecordByIdentifierLoader] = {}
 
     def _id_loader(self, provider: Provider, facets: frozenset[Facet]) -> RecordByIdLoader:
+        facets = facets & self.supported[provider]
         loader = self._by_id.get((provider, facets))
         if loader is None:
             loader = self._by_id[(provider, facets)] = RecordByIdLoader(self.connectors[provider], facets)
         return loader
 
     def _identifier_loader(self, provider: Provider, facets: frozenset[Facet]) -> RecordByIdentifierLoader:
+        facets = facets & self.supported[provider]
         loader = self._by_identifier.get((provider, facets))
         if loader is None:
             loader = RecordByIdentifierLoader(self.connectors[provider], facets)
@@ -88,5 +96,5 @@ class RequestLoaders:
 
     def prime(self, record: ProviderRecord, facets: frozenset[Facet]) -> None:
         """Make a record already in hand (a search hit, a lookup result) answer later loads of its id."""
-        if facets <= record.facets:
+        if facets & self.supported[record.provider] <= record.facets:
             self._id_loader(record.provider, facets).prime(record.record_id, _Slot(record))

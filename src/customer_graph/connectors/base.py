@@ -121,6 +121,20 @@ class Connector(Protocol):
     async def aclose(self) -> None: ...
 
 
+# Which read operation serves each facet (PROFILE comes with every record).
+FACET_OPERATIONS = {
+    Facet.ADDRESSES: Operation.ADDRESSES,
+    Facet.SUBSCRIPTIONS: Operation.SUBSCRIPTIONS,
+    Facet.LOYALTY: Operation.LOYALTY,
+}
+
+
+def supported_facets(connector: Connector) -> frozenset[Facet]:
+    """The facets this connector can read at all; asking it for others would be asking for nothing."""
+    return frozenset(f for f in Facet if f not in FACET_OPERATIONS
+                     or connector.capabilities.get(FACET_OPERATIONS[f], Support.UNSUPPORTED) is not Support.UNSUPPORTED)
+
+
 def unsupported(provider: Provider, operation: Operation) -> ProviderError:
     """The error a connector raises for an operation its ``capabilities`` declare ``UNSUPPORTED``."""
     return ProviderUnsupported(provider, operation.value)

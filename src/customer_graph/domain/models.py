@@ -7,7 +7,7 @@ type. Values are immutable and already normalised (e-mail lower-cased, phones in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -149,6 +149,23 @@ class ProviderRecord:
     loyalty_programs: tuple[LoyaltyProgram, ...] | None = None
     # Set when the id asked for was a merge victim and this is its survivor.
     requested_id: str | None = None
+
+    def completed_by(self, other: ProviderRecord) -> ProviderRecord:
+        """This record with the facets ``other`` (a read of the same record) holds and this one lacks."""
+        changes: dict[str, object] = {"facets": self.facets | other.facets}
+        for facet, names in _FACET_FIELDS.items():
+            if facet in other.facets and facet not in self.facets:
+                changes.update({name: getattr(other, name) for name in names})
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_FACET_FIELDS = {
+    Facet.PROFILE: ("first_name", "last_name", "birth_date", "gender", "status", "identifiers", "source", "account",
+                    "created_at", "updated_at"),
+    Facet.ADDRESSES: ("addresses",),
+    Facet.SUBSCRIPTIONS: ("subscriptions",),
+    Facet.LOYALTY: ("loyalty_programs",),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,18 +143,27 @@ async def customers(info: Info, search: str, first: int | None = 20,
 
 async def _complete(info: Info, pages: dict[Provider, SearchPage],
                     facets: frozenset[Facet]) -> dict[Provider, list[ProviderRecord]]:
-    """Search hits with the facets the query needs: reused as they are where they hold them (and primed
-    into the loaders), read through the loaders where they do not (a Capillary hit carries only names)."""
+    """Search hits with the facets the query needs. A hit keeps what it carries; only the facets it lacks are
+    read (one call where the provider needs one, e.g. Open Loyalty's status for LOYALTY), and the completed
+    record is primed into the loaders so that the fields are served without another call."""
     loaders = info.context.loaders
-    complete: dict[Provider, list[ProviderRecord]] = {}
+
+    async def complete(record: ProviderRecord) -> ProviderRecord | ProviderError:
+        missing = (facets & loaders.supported[record.provider]) - record.facets
+        if missing:
+            extra = await loaders.record(record.provider, record.record_id, missing)
+            if not isinstance(extra, ProviderRecord):
+                return extra
+            record = record.completed_by(extra) if record.facets else extra
+        loaders.prime(record, facets)
+        return record
+
+    completed: dict[Provider, list[ProviderRecord]] = {}
     for provider, page in pages.items():
-        for record in page.records:
-            loaders.prime(record, facets)
-        slots = await asyncio.gather(*(loaders.record(provider, r.record_id, facets) for r in page.records))
-        complete[provider] = [s for s in slots if isinstance(s, ProviderRecord)]
-        failed = [s for s in slots if isinstance(s, ProviderError)]
-        _report(info, failed[:1])
-    return complete
+        slots = await asyncio.gather(*(complete(r) for r in page.records))
+        completed[provider] = [s for s in slots if isinstance(s, ProviderRecord)]
+        _report(info, [s for s in slots if isinstance(s, ProviderError)][:1])
+    return completed
 
 
 def _more(page: SearchPage, consumed: int) -> bool:

@@ -234,7 +234,10 @@ class MartjackConnector:
         return mapper.record_from_wire(customer, fetched_at=_now(), addresses=addresses)
 
     async def _read(self, user_id: str, facets: frozenset[Facet]) -> ProviderRecord:
-        """The customer (it holds PROFILE and SUBSCRIPTIONS), and its addresses when asked, in parallel."""
+        """The customer (it holds PROFILE and SUBSCRIPTIONS), and its addresses when asked, in parallel; only the
+        addresses when they are all that is asked (a caller completing a search hit that has the rest)."""
+        if facets == {Facet.ADDRESSES}:
+            return mapper.addresses_record(user_id, await self._addresses(user_id), fetched_at=_now())
         if Facet.ADDRESSES not in facets:
             customer = await self._get_customer(user_id)
             return mapper.record_from_wire(customer, fetched_at=_now())

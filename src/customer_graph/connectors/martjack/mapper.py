@@ -196,6 +196,13 @@ def record_from_wire(customer: MartjackCustomer, *, fetched_at: datetime,
     )
 
 
+def addresses_record(user_id: str, addresses: Sequence[ShippingAddress], *, fetched_at: datetime) -> ProviderRecord:
+    """A record holding only the ADDRESSES facet."""
+    return ProviderRecord(provider=PROVIDER, record_id=user_id.strip().lower(), fetched_at=fetched_at,
+                          facets=frozenset({Facet.ADDRESSES}),
+                          addresses=tuple(address_from_wire(a) for a in addresses))
+
+
 # -- lookups ----------------------------------------------------------------------------------------
 
 

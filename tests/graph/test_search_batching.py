@@ -1,0 +1,48 @@
+"""A page of search results costs no more provider calls than the providers' APIs force."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from customer_graph.domain.models import Provider
+from tests.graph.conftest import Graph
+
+PAGE = """{ customers(search: "%s", first: 20) {
+  totalCount pageInfo { hasNextPage }
+  edges { node { id identifiers { type value provider } addresses { city provider }
+                 subscriptions { channel status provider } loyaltyPrograms { points provider }
+                 records { provider recordId } } } } }"""
+
+# The fewest calls each provider's API allows for a page with identifiers, addresses, subscriptions and
+# loyalty, as a function of the number of records its search returned:
+MINIMUM = {
+    # Search answers names only, and there is no batch read: one GET (embed=points,subscriptions,mlp) per hit.
+    Provider.CAPILLARY: lambda hits: 1 + hits,
+    # Search answers whole customers; shipping addresses are one call per customer.
+    Provider.MARTJACK: lambda hits: 1 + hits,
+    # The list answers customers with address and consents; points and level are one status call per customer.
+    Provider.OPEN_LOYALTY: lambda hits: 1 + hits,
+    # No free-text search: one search by first name and one by last name, both answering whole customers.
+    Provider.TWC: lambda hits: 2,
+}
+
+
+@pytest.mark.parametrize("text", ["Smith", "White", "Patel"])
+async def test_a_page_with_every_facet_makes_the_minimum_calls(graph: Graph, text: str) -> None:
+    body = await graph.query(PAGE % text)
+    assert "errors" not in body, body.get("errors")
+    edges = body["data"]["customers"]["edges"]
+    assert edges and not body["data"]["customers"]["pageInfo"]["hasNextPage"]
+    hits = Counter(r["provider"] for e in edges for r in e["node"]["records"])
+    for provider, minimum in MINIMUM.items():
+        assert await graph.calls(provider) == minimum(hits[provider.name]), (provider, await graph.stats(provider))
+
+
+async def test_asking_only_for_names_does_not_read_addresses_or_loyalty(graph: Graph) -> None:
+    body = await graph.query('{ customers(search: "Smith", first: 20) { edges { node { displayName } } } }')
+    assert body["data"]["customers"]["edges"]
+    for provider in (Provider.MARTJACK, Provider.OPEN_LOYALTY, Provider.TWC):
+        stats = await graph.stats(provider)
+        assert not any("ShippingAddress" in key or "status" in key or "{id}" in key for key in stats), stats
