@@ -145,7 +145,8 @@ class Customer(Node):
     async def resolve_reference(cls, id: strawberry.ID, info: Info) -> Customer | None:
         """Federation ``_entities``: N references cost no calls here; their fields load through the same
         per-request loaders as any other customers, so they are batched together."""
-        return await fields.reference(id, info)
+        customer: Customer | None = await fields.reference(id, info)
+        return customer
 
 
 @strawberry.type
