@@ -71,3 +71,36 @@ def test_simulate_serves_all_four_providers_on_one_loopback_port() -> None:
         output, _ = process.communicate(timeout=10)
     for prefix in ("/capillary", "/martjack", "/openloyalty", "/twc"):
         assert f"{base}{prefix}" in output
+
+
+def test_demo_serves_graphiql_the_gateway_and_the_simulators_on_one_port() -> None:
+    import time
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "demo", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the demo did not become ready"
+            time.sleep(0.2)
+        page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=5)
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        answer = httpx.post(f"{base}/graphql", json={"query": "{ providers { name health } }"}, timeout=10).json()
+        assert answer == {"data": {"providers": [{"name": p, "health": "UP"}
+                                                 for p in ("CAPILLARY", "MARTJACK", "OPEN_LOYALTY", "TWC")]}}
+        assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
+        assert httpx.get(f"{base}/sim/openloyalty/__sim/stats", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"{base}/graphql" in output
+    assert output.count("# ") >= 3  # three example queries
