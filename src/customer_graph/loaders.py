@@ -92,9 +92,12 @@ class RequestLoaders:
     async def lookup(self, provider: Provider, key: IdentifierKey, facets: frozenset[Facet]) -> LookupSlot:
         slot: _Slot = await self._identifier_loader(provider, facets).load(key)
         value: LookupSlot = slot.value
+        if isinstance(value, ProviderRecord):
+            self.prime(value, facets)  # the fields of the person found are served from it, not read again
         return value
 
-    def prime(self, record: ProviderRecord, facets: frozenset[Facet]) -> None:
-        """Make a record already in hand (a search hit, a lookup result) answer later loads of its id."""
-        if facets & self.supported[record.provider] <= record.facets:
+    def prime(self, record: ProviderRecord, facets: frozenset[Facet], *, force: bool = False) -> None:
+        """Make a record already in hand (a search hit, a lookup result) answer later loads of its id.
+        ``force`` primes even where the record lacks a facet (a stored answer being replayed as it was)."""
+        if force or facets & self.supported[record.provider] <= record.facets:
             self._id_loader(record.provider, facets).prime(record.record_id, _Slot(record))

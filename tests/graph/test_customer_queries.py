@@ -187,3 +187,12 @@ async def test_an_unknown_person_is_null_without_errors(graph: Graph) -> None:
     body = await graph.query('{ customerByIdentifier(type: EMAIL, value: "nobody@nowhere.example") { id } }')
     assert body == {"data": {"customerByIdentifier": None}}
     assert (await graph.query('{ customer(id: "cus_unknown") { id } }')) == {"data": {"customer": None}}
+
+
+async def test_a_first_lookup_reads_each_record_once(graph: Graph) -> None:
+    person = everywhere(graph.dataset)
+    await graph.query(BY_EMAIL, {"v": person.email})
+    capillary = await graph.stats(Provider.CAPILLARY)
+    assert capillary["GET /v2/customers/{id}"] == 1
+    openloyalty = await graph.stats(Provider.OPEN_LOYALTY)
+    assert openloyalty["GET /api/{storeCode}/admin/customer/{customer}/status"] == 1

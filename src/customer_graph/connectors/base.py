@@ -86,6 +86,8 @@ class Connector(Protocol):
     lookup_types: frozenset[IdentifierType]
     # Facets that come with the record itself (no extra call): the loader layer asks ``get_records`` for them.
     record_facets: frozenset[Facet]
+    # What ``create`` needs, checked before any call: each group names draft fields of which one must be set.
+    create_requires: tuple[tuple[str, ...], ...]
 
     # -- reads --------------------------------------------------------------------------------------
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]: ...

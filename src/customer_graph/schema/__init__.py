@@ -7,6 +7,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from customer_graph.schema.errors import PartialErrors
+from customer_graph.schema.mutation import Mutation
 from customer_graph.schema.query import Query
 from customer_graph.schema.types import Customer
 
@@ -15,6 +16,7 @@ def build_schema() -> strawberry.federation.Schema:
     """The schema, as an Apollo Federation v2 subgraph (``Customer @key(fields: "id")``)."""
     return strawberry.federation.Schema(
         query=Query,
+        mutation=Mutation,
         types=[Customer],
         extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), PartialErrors],
         config=StrawberryConfig(auto_camel_case=True),

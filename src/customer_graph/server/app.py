@@ -6,6 +6,7 @@ store) once and closes it on shutdown; every request gets a fresh :class:`Contex
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -21,8 +22,10 @@ from customer_graph.connectors.http import CircuitState
 from customer_graph.gateway import Gateway
 from customer_graph.schema import schema as default_schema
 from customer_graph.schema.context import Context
+from customer_graph.writes.executor import retry_forever
 
 GatewayFactory = Callable[[], Awaitable[Gateway]]
+JOURNAL_RETRY_INTERVAL = 1.0
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -37,9 +40,15 @@ def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRo
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = await gateway_factory()
         app.state.gateway = gateway
+        # Writes a previous process left open (killed mid-write, or providers down) are finished from the
+        # journal, then retried in the background until they end.
+        journal = asyncio.create_task(journal_worker(gateway), name="journal-worker")
         try:
             yield
         finally:
+            journal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await journal
             await gateway.aclose()
 
     view = GraphQLView(schema or default_schema, graphql_ide="graphiql" if graphiql else None)
@@ -50,6 +59,11 @@ def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRo
         *extra_routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def journal_worker(gateway: Gateway, interval: float = JOURNAL_RETRY_INTERVAL) -> None:
+    await gateway.executor.resume_all(only_due=False)
+    await retry_forever(gateway.executor, interval)
 
 
 async def healthz(request: Request) -> Response:

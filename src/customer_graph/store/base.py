@@ -138,5 +138,26 @@ class IdempotencyStore(Protocol):
     async def release(self, key: str) -> None: ...
 
 
-class Store(CrosswalkStore, JournalStore, IdempotencyStore, Protocol):
+# -- the audit log -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who did what to which persons, and how it went: ids and statuses only, never customer data."""
+
+    action: str
+    actor: str
+    subjects: tuple[str, ...]
+    write_id: str | None = None
+    outcome: str = ""
+    at: float = 0.0  # unix time; set by the store when 0
+
+
+class AuditLog(Protocol):
+    async def audit(self, event: AuditEvent) -> None: ...
+
+    async def audit_events(self, limit: int = 100) -> list[AuditEvent]: ...
+
+
+class Store(CrosswalkStore, JournalStore, IdempotencyStore, AuditLog, Protocol):
     """Everything the gateway keeps: one backend provides all three (SQLite, PostgreSQL)."""

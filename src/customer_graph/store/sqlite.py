@@ -20,6 +20,7 @@ import orjson
 
 from customer_graph.domain.models import IdentifierKey, Provider
 from customer_graph.store.base import (
+    AuditEvent,
     Claim,
     ClaimState,
     JournalStep,
@@ -69,6 +70,14 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     request_hash TEXT NOT NULL,
     response TEXT,
     expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    subjects TEXT NOT NULL,
+    write_id TEXT,
+    outcome TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS identifiers (
     type TEXT NOT NULL,
@@ -284,6 +293,21 @@ class SqliteStore:
         async with self._write:
             with self._transaction() as db:
                 db.execute("DELETE FROM idempotency_keys WHERE key=? AND response IS NULL", (key,))
+
+    # -- audit log --------------------------------------------------------------------------------------
+
+    async def audit(self, event: AuditEvent) -> None:
+        async with self._write:
+            with self._transaction() as db:
+                db.execute("INSERT INTO audit_log(at, action, actor, subjects, write_id, outcome) VALUES (?,?,?,?,?,?)",
+                           (event.at or time.time(), event.action, event.actor, ",".join(event.subjects),
+                            event.write_id, event.outcome))
+
+    async def audit_events(self, limit: int = 100) -> list[AuditEvent]:
+        rows = self._db.execute("SELECT at, action, actor, subjects, write_id, outcome FROM audit_log "
+                                "ORDER BY at DESC LIMIT ?", (limit,)).fetchall()
+        return [AuditEvent(action=r[1], actor=r[2], subjects=tuple(r[3].split(",")), write_id=r[4], outcome=r[5],
+                           at=r[0]) for r in rows]
 
     async def close(self) -> None:
         self._db.close()

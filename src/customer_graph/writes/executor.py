@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from customer_graph.connectors.base import Connector, Operation
-from customer_graph.connectors.errors import ProviderError, ProviderUnsupported
+from customer_graph.connectors.errors import ProviderError, ProviderRejected, ProviderUnsupported
 from customer_graph.domain.models import Provider
 from customer_graph.store.base import JournalStep, JournalStore, JournalWrite, StepStatus
 from customer_graph.writes.steps import Args, StepResult, reconcile_step, run_step
@@ -96,6 +96,8 @@ class WriteExecutor:
             return [outcome_of(step) for step in write.steps]
         self._running.add(write.id)
         try:
+            # Work from the journal as it stands now, not from a copy read before someone else moved it on.
+            write = await self.journal.get(write.id) or write
             now = time.time()
             work = []
             for step in write.steps:
@@ -124,7 +126,15 @@ class WriteExecutor:
             return await self._failed(write, step, exc)
         if found is not None:
             return await self._applied(write, step, found)
-        return await self._attempt(write, step)
+        outcome = await self._attempt(write, step)
+        if outcome.status == "FAILED" and isinstance(outcome.error, ProviderRejected):
+            # The lost call may have landed after we looked (a slow provider): the resend then hits the
+            # provider's uniqueness rule. Look once more before calling it a failure.
+            with contextlib.suppress(ProviderError):
+                found = await reconcile_step(connector, step.operation, step.args)
+            if found is not None:
+                return await self._applied(write, step, found)
+        return outcome
 
     async def _attempt(self, write: JournalWrite, step: JournalStep) -> Outcome:
         connector = self.connectors.get(step.provider)

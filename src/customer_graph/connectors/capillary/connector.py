@@ -143,6 +143,7 @@ class CapillaryConnector:
     capabilities: Capabilities = CAPABILITIES
     lookup_types = frozenset(mapper.LOOKUP_NAMES)
     record_facets = frozenset({Facet.PROFILE, Facet.ADDRESSES})
+    create_requires: tuple[tuple[str, ...], ...] = (("email", "mobile", "external_id"),)
 
     def __init__(self, config: CapillaryConfig, policy: Policy, *, transport: httpx.AsyncBaseTransport | None = None,
                  observer: CallObserver | None = None, limiter: RateLimiter | None = None) -> None:

@@ -155,6 +155,7 @@ class MartjackConnector:
     capabilities = CAPABILITIES
     lookup_types = frozenset({IdentifierType.USERNAME, IdentifierType.EMAIL, IdentifierType.MOBILE})
     record_facets = mapper.RECORD_FACETS
+    create_requires: tuple[tuple[str, ...], ...] = (("password",), ("username", "email", "mobile"))
 
     def __init__(self, config: MartjackConfig, policy: Policy, *, transport: httpx.AsyncBaseTransport | None = None,
                  observer: CallObserver | None = None, limiter: RateLimiter | None = None) -> None:

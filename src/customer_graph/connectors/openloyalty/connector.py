@@ -121,6 +121,7 @@ class OpenLoyaltyConnector:
     capabilities: Capabilities = CAPABILITIES
     lookup_types = LOOKUP_TYPES
     record_facets = RECORD_FACETS
+    create_requires: tuple[tuple[str, ...], ...] = (("first_name",), ("last_name",), ("email",))
 
     def __init__(self, config: OpenLoyaltyConfig, policy: Policy, *,
                  transport: httpx.AsyncBaseTransport | None = None, observer: CallObserver | None = None,

@@ -178,6 +178,7 @@ class TwcConnector:
     capabilities: Capabilities = CAPABILITIES
     lookup_types = frozenset({IdentifierType.EMAIL, IdentifierType.MOBILE, IdentifierType.CUSTOMER_REF})
     record_facets = mapper.RECORD_FACETS
+    create_requires: tuple[tuple[str, ...], ...] = (("email",),)
 
     def __init__(self, config: TwcConfig, policy: Policy, *, transport: httpx.AsyncBaseTransport | None = None,
                  observer: CallObserver | None = None, limiter: RateLimiter | None = None) -> None:

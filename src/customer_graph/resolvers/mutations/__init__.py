@@ -1,0 +1,1 @@
+"""One mutation per file; ``common`` holds what they all do (validation order, idempotency, journal, payload)."""
