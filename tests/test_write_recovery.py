@@ -177,3 +177,31 @@ def test_a_gateway_killed_between_providers_finishes_the_write_on_restart(
         client.close()
         gateway.terminate()
         gateway.wait(timeout=10)
+
+
+def test_journal_list_shows_pending_writes_and_retry_finishes_them(simulators: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path, simulators)
+    port = free_port()
+    gateway = start_gateway(config, port)
+    try:
+        httpx.post(f"{simulators}/twc/__sim/faults", json={"error_rate": 1.0, "error_status": 503}).raise_for_status()
+        payload = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": CREATE}, timeout=30).json()
+        statuses = {o["provider"]: o["status"] for o in payload["data"]["createCustomer"]["outcomes"]}
+        assert statuses["TWC"] == "PENDING"
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
+
+    def journal(action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "customer_graph.cli", "journal", action, "--config", str(config)],
+                              capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+
+    listed = journal("list")
+    assert listed.returncode == 1
+    assert "createCustomer" in listed.stdout and "PENDING" in listed.stdout and "PROVIDER_UNAVAILABLE" in listed.stdout
+    assert EMAIL not in listed.stdout and "Hopper" not in listed.stdout  # no customer data
+    httpx.delete(f"{simulators}/twc/__sim/faults").raise_for_status()
+    retried = journal("retry")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "no open writes" in retried.stdout
+    assert asyncio.run(customers_with_email(simulators)) == dict.fromkeys(Provider, 1)

@@ -43,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("file")
     check.set_defaults(handler=_check_config)
 
+    journal = commands.add_parser("journal", help="writes that are not finished: list them, or retry them now")
+    journal.add_argument("action", choices=["list", "retry"])
+    journal.add_argument("--config", required=True, help="the gateway's TOML configuration file")
+    journal.set_defaults(handler=_journal)
+
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=_schema)
 
@@ -104,6 +109,45 @@ def _check_config(args: argparse.Namespace) -> int:
     providers = ", ".join(p.name for p in settings.enabled_providers()) or "none"
     print(f"{args.file}: valid (providers: {providers})")
     return 0
+
+
+def _journal(args: argparse.Namespace) -> int:
+    import asyncio
+    import datetime
+
+    from customer_graph.server.wiring import build_gateway
+    from customer_graph.settings import SettingsError, load
+
+    try:
+        settings = load(args.config)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        gateway = build_gateway(settings)
+        try:
+            if args.action == "retry":
+                count = await gateway.executor.resume_all(only_due=False)
+                print(f"retried {count} open write(s)")
+            writes = await gateway.store.open_writes()
+            for write in writes:
+                at = datetime.datetime.fromtimestamp(write.created_at, datetime.UTC).isoformat(timespec="seconds")
+                print(f"{write.id}  {write.mutation}  since {at}  person {write.person_id or '-'}")
+                for step in write.steps:  # ids, operations and statuses only: the journal's arguments hold data
+                    retry = ""
+                    if step.next_attempt_at:
+                        retry = "  next " + datetime.datetime.fromtimestamp(
+                            step.next_attempt_at, datetime.UTC).isoformat(timespec="seconds")
+                    print(f"    {step.provider.name:<13} {step.operation:<24} {step.status.value:<11} "
+                          f"attempts {step.attempts}  {step.error_code or ''}{retry}")
+            if not writes:
+                print("no open writes")
+            return 0 if not writes else 1
+        finally:
+            await gateway.aclose()
+
+    return asyncio.run(run())
 
 
 def _schema(args: argparse.Namespace) -> int:
