@@ -21,9 +21,10 @@ Contract for every connector:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from customer_graph.connectors.errors import ProviderError, ProviderUnsupported
 from customer_graph.domain.models import (
@@ -135,6 +136,18 @@ def supported_facets(connector: Connector) -> frozenset[Facet]:
     """The facets this connector can read at all; asking it for others would be asking for nothing."""
     return frozenset(f for f in Facet if f not in FACET_OPERATIONS
                      or connector.capabilities.get(FACET_OPERATIONS[f], Support.UNSUPPORTED) is not Support.UNSUPPORTED)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+async def per_key(keys: Sequence[K], answer: Callable[[K], Awaitable[V]]) -> list[V]:
+    """For providers without batch reads: one concurrent call per distinct key (duplicates share it), the
+    answers in key order."""
+    distinct = list(dict.fromkeys(keys))
+    answers = dict(zip(distinct, await asyncio.gather(*(answer(key) for key in distinct)), strict=True))
+    return [answers[key] for key in keys]
 
 
 def unsupported(provider: Provider, operation: Operation) -> ProviderError:

@@ -53,6 +53,7 @@ from customer_graph.connectors.base import (
     Operation,
     RecordSlot,
     Support,
+    per_key,
     unsupported,
 )
 from customer_graph.connectors.capillary import mapper
@@ -159,10 +160,7 @@ class CapillaryConnector:
     # -- reads ----------------------------------------------------------------------------------------
 
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
-        unique = list(dict.fromkeys(record_ids))
-        results = await asyncio.gather(*(self._slot(record_id, facets) for record_id in unique))
-        by_id = dict(zip(unique, results, strict=True))
-        return [by_id[record_id] for record_id in record_ids]
+        return await per_key(record_ids, lambda record_id: self._slot(record_id, facets))
 
     async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
                                   facets: frozenset[Facet]) -> list[LookupSlot]:

@@ -36,6 +36,7 @@ from customer_graph.connectors.base import (
     Operation,
     RecordSlot,
     Support,
+    per_key,
     unsupported,
 )
 from customer_graph.connectors.errors import (
@@ -174,10 +175,7 @@ class MartjackConnector:
     # -- reads --------------------------------------------------------------------------------------
 
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
-        unique = list(dict.fromkeys(record_ids))
-        slots = await asyncio.gather(*(self._record_slot(record_id, facets) for record_id in unique))
-        by_id = dict(zip(unique, slots, strict=True))
-        return [by_id[record_id] for record_id in record_ids]
+        return await per_key(record_ids, lambda record_id: self._record_slot(record_id, facets))
 
     async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
                                   facets: frozenset[Facet]) -> list[LookupSlot]:
@@ -186,10 +184,7 @@ class MartjackConnector:
         distinct = [k for k in dict.fromkeys(keywords.values()) if k is not None]
         answers = await asyncio.gather(*(self._search_slot(keyword) for keyword in distinct))
         found = dict(zip(distinct, answers, strict=True))
-        unique = list(dict.fromkeys(keys))
-        slots = await asyncio.gather(*(self._lookup_slot(key, keywords.get(key), found, facets) for key in unique))
-        by_key = dict(zip(unique, slots, strict=True))
-        return [by_key[key] for key in keys]
+        return await per_key(keys, lambda key: self._lookup_slot(key, keywords.get(key), found, facets))
 
     async def search(self, text: str, offset: int, limit: int) -> SearchPage:
         keyword = text.strip()

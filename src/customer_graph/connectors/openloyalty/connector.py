@@ -35,6 +35,7 @@ from customer_graph.connectors.base import (
     Operation,
     RecordSlot,
     Support,
+    per_key,
 )
 from customer_graph.connectors.errors import (
     ProviderError,
@@ -148,18 +149,12 @@ class OpenLoyaltyConnector:
     # -- reads -----------------------------------------------------------------------------------------
 
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
-        unique = list(dict.fromkeys(record_ids))
-        results = await asyncio.gather(*(_slot(self._read(record_id, facets, Operation.GET_RECORDS))
-                                         for record_id in unique))
-        by_id = dict(zip(unique, results, strict=True))
-        return [by_id[record_id] for record_id in record_ids]
+        return await per_key(record_ids,
+                             lambda record_id: _slot(self._read(record_id, facets, Operation.GET_RECORDS)))
 
     async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
                                   facets: frozenset[Facet]) -> list[LookupSlot]:
-        unique = list(dict.fromkeys(keys))
-        results = await asyncio.gather(*(_slot(self._find(key, facets)) for key in unique))
-        by_key = dict(zip(unique, results, strict=True))
-        return [by_key[key] for key in keys]
+        return await per_key(keys, lambda key: _slot(self._find(key, facets)))
 
     async def search(self, text: str, offset: int, limit: int) -> SearchPage:
         offset = max(0, offset)

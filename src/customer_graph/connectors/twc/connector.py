@@ -42,6 +42,7 @@ from customer_graph.connectors.base import (
     Operation,
     RecordSlot,
     Support,
+    per_key,
     unsupported,
 )
 from customer_graph.connectors.errors import (
@@ -195,17 +196,11 @@ class TwcConnector:
 
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
         # Every facet TWC has comes with the customer: ``facets`` asks for nothing that needs another call.
-        distinct = list(dict.fromkeys(record_ids))
-        slots = await asyncio.gather(*(self._record_slot(record_id) for record_id in distinct))
-        by_id = dict(zip(distinct, slots, strict=True))
-        return [by_id[record_id] for record_id in record_ids]
+        return await per_key(record_ids, self._record_slot)
 
     async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
                                   facets: frozenset[Facet]) -> list[LookupSlot]:
-        distinct = list(dict.fromkeys(keys))
-        slots = await asyncio.gather(*(self._lookup_slot(key) for key in distinct))
-        by_key = dict(zip(distinct, slots, strict=True))
-        return [by_key[key] for key in keys]
+        return await per_key(keys, self._lookup_slot)
 
     async def search(self, text: str, offset: int, limit: int) -> SearchPage:
         offset, limit = max(0, offset), max(0, limit)
