@@ -225,3 +225,20 @@ async def test_rate_limit_waits_are_reported() -> None:
     for _ in range(3):
         await http.request("get", "GET", "/c/1", idempotent=True)
     assert len(observer.waits) == 2 and all(w > 0 for w in observer.waits)
+
+
+async def test_a_deadline_spent_waiting_for_the_rate_limiter_does_not_open_the_circuit() -> None:
+    provider = ScriptedProvider(200)
+    http = make_http(provider, deadline=0.2, rate_limit_per_minute=60, rate_limit_burst=1, breaker_failure_threshold=1)
+    await http.request("get", "GET", "/c/1", idempotent=True)
+    with pytest.raises(ProviderTimeout):  # the next token is a second away
+        await http.request("get", "GET", "/c/2", idempotent=True)
+    assert http.breaker.state is CircuitState.CLOSED
+    assert provider.calls == 1
+
+
+async def test_a_provider_hanging_past_the_deadline_counts_against_the_circuit() -> None:
+    http = make_http(ScriptedProvider(200, delay=5), deadline=0.2, breaker_failure_threshold=1)
+    with pytest.raises(ProviderTimeout):
+        await http.request("get", "GET", "/c/1", idempotent=True)
+    assert http.breaker.state is CircuitState.OPEN

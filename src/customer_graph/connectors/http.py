@@ -278,7 +278,6 @@ class ProviderHttp:
                                             json=json, data=data, headers=headers,
                                             classify=classify or self.classify, started=started)
         except TimeoutError:
-            self.breaker.record(failure=True)
             outcome = ProviderTimeout.code
             raise ProviderTimeout(self.provider, operation, detail=f"after {self.policy.deadline:g}s") from None
         except ProviderError as exc:
@@ -300,8 +299,14 @@ class ProviderHttp:
                     if waited:
                         self.observer.rate_limit_waited(self.provider, waited)
                 async with self._slots:
-                    response = await self.client.request(method, url, params=params, json=json, data=data,
-                                                         headers=headers)
+                    try:
+                        response = await self.client.request(method, url, params=params, json=json, data=data,
+                                                             headers=headers)
+                    except asyncio.CancelledError:
+                        # The deadline passed while the provider had the call: that counts against it (a wait
+                        # for the rate limiter or a concurrency slot does not).
+                        self.breaker.record(failure=True)
+                        raise
                 error = classify(response, operation)
             except ProviderError as exc:  # raised by an auth flow (token endpoint refused us)
                 error = exc
