@@ -92,9 +92,12 @@ def _serve(args: argparse.Namespace) -> int:
     async def gateway():  # type: ignore[no-untyped-def]
         return build_gateway(settings)
 
-    app = create_app(gateway, graphiql=settings.server.graphiql)
+    from customer_graph.server.observability import configure_process
+
+    logging_options = configure_process(settings.observability)  # JSON logs without customer data; tracing
+    app = create_app(gateway, graphiql=settings.server.graphiql, metrics=settings.observability.metrics)
     uvicorn.run(app, host=args.host or settings.server.host, port=args.port or settings.server.port,
-                log_level="info")
+                **logging_options)
     return 0
 
 

@@ -6,7 +6,7 @@ context. It owns the connectors (and so every provider client) and closes them o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from customer_graph.connectors.base import Connector, supported_facets
@@ -25,6 +25,8 @@ class Gateway:
     executor: WriteExecutor
     # Loyalty programs each provider is known to run (for validating enrolments without a call).
     programs: Mapping[Provider, frozenset[str]] = field(default_factory=dict)
+    # Other long-lived resources (the Redis client replicas share), closed after the connectors and the store.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def providers_for(self, facet: Facet) -> frozenset[Provider]:
         """Providers that can contribute to a facet."""
@@ -40,3 +42,5 @@ class Gateway:
         for connector in self.connectors.values():
             await connector.aclose()
         await self.store.close()
+        for close in self.closers:
+            await close()

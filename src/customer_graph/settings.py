@@ -9,6 +9,7 @@ See ``config/example.toml`` for an annotated example of every setting.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from pathlib import Path
@@ -172,8 +173,75 @@ class IdentitySettings(_Strict):
 
 
 class StoreSettings(_Strict):
-    # "sqlite:///path/file.sqlite3" or "sqlite://:memory:"
+    # "sqlite:///path/file.sqlite3", "sqlite://:memory:" (one process) or "postgresql://user@host:5432/db" (replicas)
     url: str = "sqlite:///customer-graph.sqlite3"
+    password: Secret | None = None  # PostgreSQL's: never written in the url
+    postgres_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    pool_size: int = Field(10, ge=2, le=200)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        return _resolve_secret(value)
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("use sqlite:///path, sqlite://:memory: or postgresql://user@host:port/database")
+        if _has_inline_password(value):
+            raise ValueError("a password in the url is a secret written in the file: give password = { env = ... }")
+        return value
+
+
+class RedisSettings(_Strict):
+    """Redis shared by every replica: provider rate-limit buckets and, optionally, a response cache."""
+
+    url: str  # "redis://host:6379/0" (or "rediss://" for TLS)
+    password: Secret | None = None
+    key_prefix: str = Field("customer-graph", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    rate_limits: bool = True  # provider quotas counted in Redis, shared by every replica
+    cache_ttl_seconds: float = Field(0.0, ge=0, le=3600)  # provider record reads cached this long (0: off)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        return _resolve_secret(value)
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db, rediss://host:port/db or unix:///path")
+        if _has_inline_password(value):
+            raise ValueError("a password in the url is a secret written in the file: give password = { env = ... }")
+        return value
+
+
+class TracingSettings(_Strict):
+    enabled: bool = False
+    exporter: Literal["otlp", "console"] = "otlp"
+    endpoint: str = "http://127.0.0.1:4318/v1/traces"  # OTLP over HTTP
+    service_name: str = "customer-graph"
+    sample_ratio: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _installed(self) -> TracingSettings:
+        if self.enabled and importlib.util.find_spec("opentelemetry.sdk") is None:
+            raise ValueError("tracing needs the tracing extra: pip install 'customer-graph[tracing]'")
+        return self
+
+
+class ObservabilitySettings(_Strict):
+    metrics: bool = True  # Prometheus text at /metrics
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tracing: TracingSettings = TracingSettings()
+
+
+def _has_inline_password(url: str) -> bool:
+    credentials = url.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    return ":" in credentials
 
 
 class ServerSettings(_Strict):
@@ -185,6 +253,8 @@ class ServerSettings(_Strict):
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     store: StoreSettings = StoreSettings()
+    redis: RedisSettings | None = None
+    observability: ObservabilitySettings = ObservabilitySettings()
     identity: IdentitySettings = IdentitySettings()
     providers: ProvidersSettings
 

@@ -1,4 +1,4 @@
-"""The gateway's ASGI app: ``/graphql`` (GraphiQL on a browser GET), ``/healthz``, ``/readyz``.
+"""The gateway's ASGI app: ``/graphql`` (GraphiQL on a browser GET), ``/healthz``, ``/readyz``, ``/metrics``.
 
 The lifespan builds the :class:`~customer_graph.gateway.Gateway` (connectors, their pooled clients, the
 store) once and closes it on shutdown; every request gets a fresh :class:`Context` with its own loaders.
@@ -12,16 +12,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from customer_graph.connectors.http import CircuitState
 from customer_graph.gateway import Gateway
 from customer_graph.schema import schema as default_schema
 from customer_graph.schema.context import Context
+from customer_graph.server.metrics import count_graphql_errors, metrics_endpoint
+from customer_graph.server.telemetry import TelemetryMiddleware
 from customer_graph.writes.executor import retry_forever
 
 GatewayFactory = Callable[[], Awaitable[Gateway]]
@@ -33,9 +38,13 @@ class GraphQLView(GraphQL[Context, None]):
         gateway: Gateway = request.app.state.gateway
         return Context(gateway=gateway, loaders=gateway.loaders(), request=request)
 
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        count_graphql_errors(result.errors)
+        return await super().process_result(request, result)
+
 
 def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRoute] = (),
-               graphiql: bool = True, schema: Any = None) -> Starlette:
+               graphiql: bool = True, schema: Any = None, metrics: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = await gateway_factory()
@@ -56,9 +65,11 @@ def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRo
         Route("/graphql", view, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *([Route("/metrics", metrics_endpoint, methods=["GET"])] if metrics else []),
         *extra_routes,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    known = [route.path for route in routes if isinstance(route, Route)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(TelemetryMiddleware, routes=known)])
 
 
 async def journal_worker(gateway: Gateway, interval: float = JOURNAL_RETRY_INTERVAL) -> None:

@@ -11,7 +11,9 @@ The store is deliberately dumb: it keeps links and an identifier index and answe
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -98,10 +100,23 @@ class JournalWrite:
     steps: list[JournalStep] = field(default_factory=list)
 
 
-class JournalStore(Protocol):
-    """Multi-provider writes: the plan is recorded before the first provider call, each step's outcome after."""
+def new_write_id() -> str:
+    return f"wr_{secrets.token_hex(10)}"
 
-    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep]) -> JournalWrite: ...
+
+class JournalStore(Protocol):
+    """Multi-provider writes: the plan is recorded before the first provider call, each step's outcome after.
+
+    ``lock_write`` is what keeps a write from running twice: whoever carries a write forward (the request
+    that began it, a resume) holds its lock meanwhile. It yields False, at once, when someone else holds it
+    (this process or, for a store shared by replicas, another one); it is not re-entrant.
+    """
+
+    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep], *,
+                    write_id: str | None = None) -> JournalWrite:
+        """Record the plan; ``write_id`` (default: a new one) lets a caller lock the write before it exists."""
+
+    def lock_write(self, write_id: str) -> AbstractAsyncContextManager[bool]: ...
 
     async def update_step(self, write_id: str, step: JournalStep) -> None: ...
 

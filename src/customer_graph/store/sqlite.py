@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from customer_graph.store.base import (
     RecordKey,
     StepStatus,
     WriteStatus,
+    new_write_id,
 )
 
 SCHEMA = """
@@ -102,6 +102,7 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._write = asyncio.Lock()
+        self._locked: set[str] = set()
 
     async def links(self, records: Sequence[RecordKey]) -> dict[RecordKey, str]:
         found: dict[RecordKey, str] = {}
@@ -208,8 +209,9 @@ class SqliteStore:
             self._db.execute("ROLLBACK")
             raise
 
-    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep]) -> JournalWrite:
-        write = JournalWrite(id=f"wr_{secrets.token_hex(10)}", mutation=mutation, person_id=person_id,
+    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep], *,
+                    write_id: str | None = None) -> JournalWrite:
+        write = JournalWrite(id=write_id or new_write_id(), mutation=mutation, person_id=person_id,
                              status=WriteStatus.OPEN, created_at=time.time(), steps=list(steps))
         async with self._write:
             with self._transaction() as db:
@@ -226,6 +228,18 @@ class SqliteStore:
         return (step.seq, step.provider.value, step.operation, orjson.dumps(step.args).decode(), step.status.value,
                 step.attempts, step.error_code, orjson.dumps(step.result).decode() if step.result is not None else None,
                 step.next_attempt_at)
+
+    @asynccontextmanager
+    async def lock_write(self, write_id: str) -> AsyncIterator[bool]:
+        # One process per SQLite file: a lock within this process is a lock (PostgreSQL serves replicas).
+        if write_id in self._locked:
+            yield False
+            return
+        self._locked.add(write_id)
+        try:
+            yield True
+        finally:
+            self._locked.discard(write_id)
 
     async def update_step(self, write_id: str, step: JournalStep) -> None:
         async with self._write:

@@ -6,10 +6,13 @@ it is never applied twice and never half-applied in silence.
 1. The plan (one step per provider) is recorded in the journal before the first provider call.
 2. Each step is marked ``IN_FLIGHT`` just before its call and gets its outcome just after it:
    ``APPLIED``; ``PENDING`` with a next attempt time after a retryable failure; ``FAILED`` otherwise.
-3. ``resume`` finishes a write: steps left ``IN_FLIGHT`` by a crash are reconciled first (was a create
+3. Whoever carries a write forward holds its lock in the journal (``lock_write``: across replicas when the
+   journal is shared), so a write is never run by two processes at once; a resume that finds it locked
+   leaves it alone.
+4. ``resume`` finishes a write: steps left ``IN_FLIGHT`` by a crash are reconciled first (was a create
    applied before we died? look for it) and only resent when the provider does not have them; ``PENDING``
    steps that are due are tried again. A background task and ``customer-graph journal retry`` call it.
-4. After each applied step, ``on_applied`` lets the caller record what the write means for the crosswalk
+5. After each applied step, ``on_applied`` lets the caller record what the write means for the crosswalk
    (a created record joins its person), so a resumed write links what it creates too.
 """
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from customer_graph.connectors.base import Connector, Operation
 from customer_graph.connectors.errors import ProviderError, ProviderRejected, ProviderUnsupported
 from customer_graph.domain.models import Provider
-from customer_graph.store.base import JournalStep, JournalStore, JournalWrite, StepStatus
+from customer_graph.store.base import JournalStep, JournalStore, JournalWrite, StepStatus, new_write_id
 from customer_graph.writes.steps import Args, StepResult, reconcile_step, run_step
 
 log = logging.getLogger("customer_graph.writes")
@@ -81,19 +84,30 @@ class WriteExecutor:
                       plan: Sequence[PlannedStep]) -> tuple[JournalWrite, dict[int, Outcome]]:
         """Journal the plan, run every step once (concurrently: they touch different providers)."""
         steps = [JournalStep(seq, s.provider, s.operation.value, s.args) for seq, s in enumerate(plan)]
-        write = await self.journal.begin(mutation, person_id, steps)
-        self._running.add(write.id)
-        try:
-            outcomes = await asyncio.gather(*(self._attempt(write, step) for step in write.steps))
-            await self._finish_if_done(write)
-        finally:
-            self._running.discard(write.id)
+        # Locked before it is journaled, so that no resume (here or in another replica) can pick it up meanwhile.
+        write_id = new_write_id()
+        async with self.journal.lock_write(write_id) as held:
+            write = await self.journal.begin(mutation, person_id, steps, write_id=write_id)
+            if not held:  # the lock's key is taken (a hash collision): leave the plan to the journal worker
+                return write, {step.seq: outcome_of(step) for step in write.steps}
+            self._running.add(write.id)
+            try:
+                outcomes = await asyncio.gather(*(self._attempt(write, step) for step in write.steps))
+                await self._finish_if_done(write)
+            finally:
+                self._running.discard(write.id)
         return write, {step.seq: outcome for step, outcome in zip(write.steps, outcomes, strict=True)}
 
     async def resume(self, write: JournalWrite, *, only_due: bool = True) -> list[Outcome]:
         """Carry an open write forward; returns every step's outcome as it now stands."""
         if write.id in self._running:
             return [outcome_of(step) for step in write.steps]
+        async with self.journal.lock_write(write.id) as held:
+            if not held:  # carried forward elsewhere (another replica, or a `journal retry`) right now
+                return [outcome_of(step) for step in write.steps]
+            return await self._resume_locked(write, only_due=only_due)
+
+    async def _resume_locked(self, write: JournalWrite, *, only_due: bool) -> list[Outcome]:
         self._running.add(write.id)
         try:
             # Work from the journal as it stands now, not from a copy read before someone else moved it on.
