@@ -97,13 +97,15 @@ class TextFormatter(logging.Formatter):
 
 
 def exception_summary(exc: BaseException) -> dict[str, Any]:
-    """The exception's type chain and frames, never its message (which may quote input)."""
+    """The exception's type chain and frames, never its message (which may quote input) nor source text."""
     types: list[str] = []
     stack: list[str] = []
     current: BaseException | None = exc
     while current is not None and len(types) < 5:
         types.append(type(current).__qualname__)
-        stack = traceback.format_list(traceback.extract_tb(current.__traceback__))[-10:] or stack
+        # Where, not what: file, line and function (a source line may hold a literal value).
+        frames = traceback.extract_tb(current.__traceback__)[-10:]
+        stack = [f"{frame.filename}:{frame.lineno} in {frame.name}\n" for frame in frames] or stack
         current = current.__cause__ or current.__context__
     return {"type": " <- ".join(types), "stack": stack}
 

@@ -35,10 +35,8 @@ class FanOutObserver:
 
 def call_observer(settings: ObservabilitySettings, providers: Iterable[Provider],
                   extra: CallObserver | None = None) -> CallObserver:
-    """Metrics always (``/metrics`` may be off, counting is cheap); spans when tracing is configured."""
-    observers: list[CallObserver] = [MetricsObserver()]
-    if settings.tracing.enabled:
-        observers.append(tracing.TracingObserver())
+    """Metrics always (``/metrics`` may be off, counting is cheap); spans whenever the process traces."""
+    observers: list[CallObserver] = [MetricsObserver(), tracing.TracingObserver()]
     if extra is not None:
         observers.append(extra)
     for provider in providers:  # every configured provider has a circuit state from the start
