@@ -43,6 +43,7 @@ from customer_graph.connectors.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from customer_graph.connectors.transport import PooledTransport
 from customer_graph.domain.models import Provider
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -250,15 +251,15 @@ class ProviderHttp:
                transport: httpx.AsyncBaseTransport | None = None, classify: Classifier | None = None,
                observer: CallObserver | None = None, limiter: RateLimiter | None = None,
                headers: Mapping[str, str] | None = None) -> ProviderHttp:
-        """A policy with its own keep-alive client, sized to the policy's concurrency."""
+        """A policy with its own keep-alive client, sized to the policy's concurrency (``transport`` replaces
+        the connection pool, e.g. with an in-process app in tests)."""
         client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
-            transport=transport,
+            transport=transport or PooledTransport(max_connections=policy.max_concurrency,
+                                                   connect_timeout=policy.connect_timeout),
             headers=dict(headers or {}),
             timeout=httpx.Timeout(policy.deadline, connect=policy.connect_timeout),
-            limits=httpx.Limits(max_connections=policy.max_concurrency,
-                                max_keepalive_connections=policy.max_concurrency),
         )
         return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter)
 
