@@ -6,7 +6,8 @@
 - **Metrics**: ``customer_graph_http_requests_total`` and ``..._duration_seconds`` by method, route, status.
 - **Log**: ``request`` with method, route, status and duration. The route is the path of a known endpoint
   (``/graphql``) or ``other``: never a query string, a header or a body.
-- **Tracing** (when configured): a server span per request, continuing the caller's ``traceparent``.
+- **Tracing** (when configured): a server span per request, continuing the caller's ``traceparent``; the
+  spans still batched are exported when the app shuts down.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class TelemetryMiddleware:
         self.routes = frozenset(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._flushing_at_shutdown(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -77,6 +81,15 @@ class TelemetryMiddleware:
                     extra={"method": method, "route": route, "status": status,
                            "duration_ms": round(seconds * 1000, 2)})
             REQUEST_ID.reset(token)
+
+    @staticmethod
+    def _flushing_at_shutdown(send: Send) -> Send:
+        async def send_after_flush(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                tracing.flush()
+            await send(message)
+
+        return send_after_flush
 
     async def _traced(self, current: Tracer, scope: Scope, receive: Receive, send: Send, method: str,
                       route: str, status: Callable[[], int]) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Tracer
 
-_state: dict[str, Any] = {"tracer": None}
+_state: dict[str, Any] = {"tracer": None, "provider": None}
 
 
 def available() -> bool:
@@ -49,7 +49,16 @@ def configure_tracing(*, exporter: str, endpoint: str, service_name: str, sample
     provider.add_span_processor(BatchSpanProcessor(span_exporter))
     trace.set_tracer_provider(provider)
     use_tracer(provider.get_tracer("customer_graph"))
+    _state["provider"] = provider
     return provider
+
+
+def flush() -> None:
+    """Export the spans still batched: at shutdown, since uvicorn ends the process by re-raising the signal
+    that stopped it, and an exit by signal runs no ``atexit`` hook (where the SDK would flush)."""
+    provider: TracerProvider | None = _state.get("provider")
+    if provider is not None:
+        provider.force_flush(timeout_millis=5000)
 
 
 def use_tracer(tracer: Tracer | None) -> None:
