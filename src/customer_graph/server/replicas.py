@@ -1,17 +1,23 @@
-"""What gateway replicas share through Redis (``[redis]``): one rate-limit bucket per provider quota.
+"""What gateway replicas share through Redis (``[redis]``): one rate-limit bucket per provider quota, and
+(``cache_ttl_seconds`` > 0) a short cache of provider record reads.
 
-Built with the gateway and closed with it. Without ``[redis]`` every process limits itself locally.
+Built with the gateway and closed with it. Without ``[redis]`` every process limits itself locally and
+caches nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from customer_graph.connectors.base import Connector
+from customer_graph.connectors.cache import CacheUnavailable, CachingConnector
 from customer_graph.connectors.http import RateLimiter, TokenBucket
 from customer_graph.domain.models import Provider
-from customer_graph.server.metrics import redis_error
+from customer_graph.server.metrics import cache_lookup, redis_error
 from customer_graph.settings import RedisSettings, Settings
 from customer_graph.store.redis import RedisRateLimiter
 
@@ -41,5 +47,50 @@ class SharedState:
                     on_error=lambda: redis_error("rate_limit"))
         return limiters
 
+    def cached(self, connectors: Mapping[Provider, Connector]) -> dict[Provider, Connector]:
+        """The connectors, each behind the shared record cache when one is configured."""
+        ttl = self.settings.cache_ttl_seconds
+        if not ttl:
+            return dict(connectors)
+        cache = RedisRecordCache(self.redis, self.key("cache"))
+        return {provider: CachingConnector(connector, cache, ttl, on_lookup=functools.partial(cache_lookup, provider),
+                                           on_error=functools.partial(redis_error, "cache"))
+                for provider, connector in connectors.items()}
+
     async def aclose(self) -> None:
         await self.redis.aclose()
+
+
+class RedisRecordCache:
+    """:class:`~customer_graph.connectors.cache.RecordCache` in Redis: one hash per record (a field per set of
+    facets), so that a write drops every variant of a record with one ``DEL``."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for record, variant in keys:
+                    pipe.hget(f"{self.prefix}:{record}", variant)
+                values: list[bytes | None] = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise CacheUnavailable(type(exc).__name__) from None
+        return values
+
+    async def put_many(self, items: Sequence[tuple[str, str, bytes]], ttl_seconds: float) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for record, variant, blob in items:
+                    pipe.hset(f"{self.prefix}:{record}", variant, blob)
+                    pipe.pexpire(f"{self.prefix}:{record}", max(1, int(ttl_seconds * 1000)))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise CacheUnavailable(type(exc).__name__) from None
+
+    async def drop(self, records: Sequence[str]) -> None:
+        try:
+            await self.redis.delete(*(f"{self.prefix}:{record}" for record in records))
+        except (RedisError, OSError) as exc:
+            raise CacheUnavailable(type(exc).__name__) from None

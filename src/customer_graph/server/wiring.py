@@ -97,6 +97,8 @@ def build_gateway(settings: Settings, *, transports: Mapping[Provider, httpx.Asy
     connectors = {provider: build_connector(provider, section, transport=(transports or {}).get(provider),
                                             observer=observer, limiter=limiters.get(provider))
                   for provider, section in settings.enabled_providers().items()}
+    if shared is not None:
+        connectors = shared.cached(connectors)
     rules = MatchRules([r for r in DEFAULT_RULES if r.name in settings.identity.rules],
                        {p: c.lookup_types for p, c in connectors.items()})
     store = open_store(settings.store.url, schema=settings.store.postgres_schema, pool_size=settings.store.pool_size,
