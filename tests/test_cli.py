@@ -79,8 +79,9 @@ def test_demo_serves_graphiql_the_gateway_and_the_simulators_on_one_port() -> No
     import httpx
 
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "demo", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    key = "cg_demo_test_key_with_every_scope"
+    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "demo", "--port", str(port),
+                                "--api-key", key], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -94,7 +95,9 @@ def test_demo_serves_graphiql_the_gateway_and_the_simulators_on_one_port() -> No
             time.sleep(0.2)
         page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=5)
         assert page.status_code == 200 and "graphiql" in page.text.lower()
-        answer = httpx.post(f"{base}/graphql", json={"query": "{ providers { name health } }"}, timeout=10).json()
+        query = {"query": "{ providers { name health } }"}
+        assert httpx.post(f"{base}/graphql", json=query, timeout=10).status_code == 401
+        answer = httpx.post(f"{base}/graphql", json=query, headers={"X-API-Key": key}, timeout=10).json()
         assert answer == {"data": {"providers": [{"name": p, "health": "UP"}
                                                  for p in ("CAPILLARY", "MARTJACK", "OPEN_LOYALTY", "TWC")]}}
         assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
@@ -103,4 +106,5 @@ def test_demo_serves_graphiql_the_gateway_and_the_simulators_on_one_port() -> No
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert f"{base}/graphql" in output
+    assert f"API key:     {key}" in output
     assert output.count("# ") >= 3  # three example queries

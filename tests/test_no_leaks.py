@@ -55,6 +55,7 @@ def test_no_canary_in_logs_traces_metrics_or_errors(tmp_path: Path) -> None:
     oauth_key, (oauth_secret, _) = next(iter(OAUTH_CLIENTS.items()))
     config = tmp_path / "gateway.toml"
     config.write_text(toml({
+        "auth": {"required": False},  # no client authentication: the canary bearer and API key are just headers
         "store": {"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"},
         "observability": {"log_level": "DEBUG", "log_format": "json"},
         "observability.tracing": {"enabled": True, "exporter": "console"},

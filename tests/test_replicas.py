@@ -108,6 +108,7 @@ def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Replica
     sims = f"http://127.0.0.1:{sim_port}"
     till, (till_password, _) = next((t, c) for t, c in TILLS.items() if c[1])
     tables: dict[str, dict[str, Any]] = {
+        "auth": {"required": False},  # these clients send no credentials
         "store": {"url": POSTGRES, "postgres_schema": schema},
         "observability": {"log_level": "WARNING"},
         "providers.capillary": {"base_url": f"{sims}/capillary", "auth": "basic", "till_code": till,

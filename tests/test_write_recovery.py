@@ -57,7 +57,7 @@ def simulators() -> Iterator[str]:
 
 def write_config(tmp_path: Path, sims: str) -> Path:
     settings = demo_settings(sims, store_url=f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    lines = [f'[store]\nurl = "{settings.store.url}"\n']
+    lines = [f'[store]\nurl = "{settings.store.url}"\n', "[auth]\nrequired = false  # no client authentication here\n"]
     for name, section in settings.providers.model_dump(mode="json").items():
         lines.append(f"[providers.{name}]")
         for key, value in section.items():

@@ -31,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
+    demo.add_argument("--api-key", default=None, help="the API key with every scope (default: a new random one)")
     demo.set_defaults(handler=_demo)
 
     serve = commands.add_parser("serve", help="serve the gateway with a configuration file")
@@ -48,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     journal.add_argument("--config", required=True, help="the gateway's TOML configuration file")
     journal.set_defaults(handler=_journal)
 
+    api_key = commands.add_parser("api-key", help="make a new client API key and the [[auth.api_keys]] entry for it")
+    api_key.add_argument("client_id")
+    api_key.add_argument("--scopes", default="customers:read",
+                         help="comma-separated: customers:read, customers:write, customers:pii, customers:admin")
+    api_key.set_defaults(handler=_api_key)
+
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=_schema)
 
@@ -59,14 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from customer_graph.server.demo import create_demo_app, examples
+    from customer_graph.server.demo import DemoKeys, create_demo_app, examples, graphiql_url
     from customer_graph.simulators.dataset import generate
 
     dataset = generate(args.seed, args.customers)
-    app = create_demo_app(dataset, args.host, args.port)
+    keys = DemoKeys.new(args.api_key)
+    app = create_demo_app(dataset, args.host, args.port, keys)
     base = f"http://{args.host}:{args.port}"
     print(f"customer-graph demo: {len(dataset.persons)} persons across four simulated providers (seed {args.seed})")
-    print(f"\n  GraphiQL:    {base}/graphql")
+    print(f"\n  GraphiQL:    {graphiql_url(base, keys.every_scope)}")
+    print(f"               (opens with the API key in its Headers tab; or open {base}/graphql and add it there)")
+    print(f"  API key:     {keys.every_scope}   (every scope; send it as the X-API-Key header)")
+    print(f"               {keys.without_pii}   (without customers:pii: e-mail, phone, birth date and "
+          "addresses masked)")
     print(f"  simulators:  {base}/sim/capillary, /sim/martjack, /sim/openloyalty, /sim/twc"
           "  (stats: <prefix>/__sim/stats)")
     for number, example in enumerate(examples(dataset), start=1):
@@ -80,11 +92,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from customer_graph.server.app import create_app
+    from customer_graph.server.security import build_security
     from customer_graph.server.wiring import build_gateway
     from customer_graph.settings import SettingsError, load
 
     try:
         settings = load(args.config)
+        if settings.security_problems():
+            raise SettingsError(settings.security_problems())
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -95,7 +110,8 @@ def _serve(args: argparse.Namespace) -> int:
     from customer_graph.server.observability import configure_process
 
     logging_options = configure_process(settings.observability)  # JSON logs without customer data; tracing
-    app = create_app(gateway, graphiql=settings.server.graphiql, metrics=settings.observability.metrics)
+    app = create_app(gateway, graphiql=settings.server.graphiql, metrics=settings.observability.metrics,
+                     security=build_security(settings))
     uvicorn.run(app, host=args.host or settings.server.host, port=args.port or settings.server.port,
                 **logging_options)
     return 0
@@ -106,6 +122,8 @@ def _check_config(args: argparse.Namespace) -> int:
 
     try:
         settings = load(args.file)
+        if settings.security_problems():
+            raise SettingsError(settings.security_problems())
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -151,6 +169,26 @@ def _journal(args: argparse.Namespace) -> int:
             await gateway.aclose()
 
     return asyncio.run(run())
+
+
+def _api_key(args: argparse.Namespace) -> int:
+    import secrets
+
+    from customer_graph.schema.access import SCOPES
+    from customer_graph.server.auth import key_digest
+
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        print(f"unknown scopes {unknown}; known: {', '.join(SCOPES)}", file=sys.stderr)
+        return 2
+    key = f"cg_{secrets.token_urlsafe(32)}"
+    print(f"# the key, for {args.client_id} only (it is not stored anywhere): {key}")
+    print("[[auth.api_keys]]")
+    print(f'client_id = "{args.client_id}"')
+    print(f"scopes = {json.dumps(scopes)}")
+    print(f'key_sha256 = "{key_digest(key)}"')
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:

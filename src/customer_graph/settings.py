@@ -9,7 +9,9 @@ See ``config/example.toml`` for an annotated example of every setting.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -247,11 +249,150 @@ def _has_inline_password(url: str) -> bool:
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # "production" turns GraphiQL, introspection and field suggestions off unless they are set here, and
+    # refuses a configuration without client authentication.
+    environment: Literal["development", "production"] = "development"
     graphiql: bool = True
+    introspection: bool = True
+    field_suggestions: bool = True  # "Did you mean ...?" in errors; default: as introspection
+    csrf_prevention: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if data.get("environment") == "production":
+                data.setdefault("graphiql", False)
+                data.setdefault("introspection", False)
+            data.setdefault("field_suggestions", data.get("introspection", True))
+        return data
+
+
+Scope = Literal["customers:read", "customers:write", "customers:pii", "customers:admin"]
+ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")]
+
+
+class ApiKeySettings(_Strict):
+    """One client's API key: its SHA-256 (``customer-graph api-key`` makes a key and its hash), or the key
+    itself from the environment or a file. Never the key written in the file."""
+
+    client_id: ClientId
+    scopes: list[Scope] = Field(min_length=1)
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    key: Secret | None = None
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_from_env_or_file(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("a key written in the file is a secret: give key_sha256, or key = { env = ... }")
+        return _resolve_secret(value)
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("an API key needs at least 24 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ApiKeySettings:
+        if (self.key_sha256 is None) == (self.key is None):
+            raise ValueError("give exactly one of key_sha256 or key")
+        return self
+
+    def digest(self) -> str:
+        if self.key_sha256 is not None:
+            return self.key_sha256
+        assert self.key is not None
+        return hashlib.sha256(self.key.get_secret_value().encode()).hexdigest()
+
+
+class JwtSettings(_Strict):
+    """Bearer JWTs: HS256 with a shared secret and/or RS256 with the public keys of a JWKS file."""
+
+    hs256_secret: Secret | None = None
+    jwks_file: Path | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    client_id_claim: str = "sub"
+    scope_claim: str = "scope"  # a space-separated string or a list of strings
+    leeway_seconds: float = Field(30.0, ge=0, le=300)
+
+    @field_validator("hs256_secret", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        return _resolve_secret(value)
+
+    @field_validator("hs256_secret")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("an HS256 secret needs at least 32 bytes")
+        return value
+
+    @field_validator("jwks_file")
+    @classmethod
+    def _jwks(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            document = json.loads(value.read_text())
+        except OSError as exc:
+            raise ValueError(f"cannot read the JWKS file: {exc.strerror}") from None
+        except ValueError:
+            raise ValueError("the JWKS file is not JSON") from None
+        keys = document.get("keys") if isinstance(document, dict) else None
+        if not isinstance(keys, list) or not any(isinstance(k, dict) and k.get("kty") == "RSA" for k in keys):
+            raise ValueError('the JWKS file has no RSA key in its "keys"')
+        return value
+
+    @model_validator(mode="after")
+    def _a_key(self) -> JwtSettings:
+        if self.hs256_secret is None and self.jwks_file is None:
+            raise ValueError("give hs256_secret, jwks_file or both")
+        return self
+
+
+class AuthSettings(_Strict):
+    required: bool = True  # false: no authentication, every request has every scope (development only)
+    api_keys: list[ApiKeySettings] = []
+    jwt: JwtSettings | None = None
+
+    @field_validator("api_keys")
+    @classmethod
+    def _distinct(cls, keys: list[ApiKeySettings]) -> list[ApiKeySettings]:
+        digests = [k.digest() for k in keys]
+        if len(set(digests)) < len(digests):
+            raise ValueError("two entries hold the same key")
+        return keys
+
+
+class LimitsSettings(_Strict):
+    """Protections of /graphql; the defaults are those of ``schema.limits.Limits`` and ``server.http.Security``."""
+
+    max_query_bytes: int = Field(32 * 1024, ge=256, le=16 * 1024 * 1024)
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_tokens: int = Field(2_000, ge=50)
+    max_depth: int = Field(16, ge=2, le=100)
+    max_aliases: int = Field(30, ge=0)
+    max_cost: int = Field(10_000, ge=1)
+    default_list_size: int = Field(10, ge=1, le=1_000)
+    rate_limit_per_minute: int = Field(600, ge=0)  # requests per client; 0: no limit
+    rate_limit_burst: int | None = Field(None, ge=1)  # default: a tenth of the rate
+
+    @model_validator(mode="after")
+    def _query_fits_body(self) -> LimitsSettings:
+        if self.max_query_bytes > self.max_body_bytes:
+            raise ValueError("max_query_bytes is larger than max_body_bytes: such a query could never arrive")
+        return self
 
 
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitsSettings = LimitsSettings()
     store: StoreSettings = StoreSettings()
     redis: RedisSettings | None = None
     observability: ObservabilitySettings = ObservabilitySettings()
@@ -263,13 +404,32 @@ class Settings(_Strict):
                     Provider.OPEN_LOYALTY: self.providers.openloyalty, Provider.TWC: self.providers.twc}
         return {p: s for p, s in sections.items() if s is not None and s.enabled}
 
+    def security_problems(self) -> list[tuple[str, str]]:
+        """What keeps this configuration from serving clients safely. ``parse`` refuses them in production;
+        ``serve`` and ``check-config`` in any environment."""
+        production = self.server.environment == "production"
+        problems = []
+        if not self.auth.required:
+            if production:
+                problems.append(("auth.required", "must be true in production"))
+        elif not self.auth.api_keys and self.auth.jwt is None:
+            problems.append(("auth", "no client can authenticate: add [[auth.api_keys]] or [auth.jwt]"
+                             + ("" if production else ", or set auth.required = false for local development")))
+        if production and self.auth.jwt is not None and self.auth.jwt.audience is None:
+            problems.append(("auth.jwt.audience", "required in production, so that a token issued for another "
+                             "service is not accepted here"))
+        return problems
+
 
 def parse(data: dict[str, Any]) -> Settings:
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError([(".".join(str(p) for p in e["loc"]) or "(root)", e["msg"])
                              for e in exc.errors(include_input=False, include_url=False)]) from None
+    if settings.server.environment == "production" and settings.security_problems():
+        raise SettingsError(settings.security_problems())
+    return settings
 
 
 def load(path: str | Path) -> Settings:

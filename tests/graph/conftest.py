@@ -14,6 +14,7 @@ from customer_graph.domain.models import Provider
 from customer_graph.gateway import Gateway
 from customer_graph.server.app import create_app
 from customer_graph.server.demo import demo_settings
+from customer_graph.server.http import Security
 from customer_graph.server.wiring import build_gateway
 from customer_graph.simulators import SimulatorOptions, create_simulators_app
 from customer_graph.simulators.dataset import Dataset, generate
@@ -31,7 +32,9 @@ class Graph:
     gateway: Gateway
 
     async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        # As a legacy client (application/json): every GraphQL answer is a 200, request errors included.
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                          headers={"Accept": "application/json"})
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -61,7 +64,7 @@ async def make_graph() -> AsyncIterator[GraphFactory]:
     opened: list[tuple[Graph, Any]] = []
 
     async def make(policies: dict[str, dict[str, object]] | None = None, seed: int = SEED,
-                   customers: int = CUSTOMERS) -> Graph:
+                   customers: int = CUSTOMERS, security: Security | None = None) -> Graph:
         dataset = generate(seed, customers)
         sims_app = create_simulators_app(dataset, SimulatorOptions(seed=seed, capillary_rate_limit_per_minute=0))
         policies = {"capillary": {}, **(policies or {})}  # no client-side limit: the simulator's is off too
@@ -72,7 +75,7 @@ async def make_graph() -> AsyncIterator[GraphFactory]:
         async def factory() -> Gateway:
             return gateway
 
-        app = create_app(factory)
+        app = create_app(factory, security=security)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         graph = Graph(client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
 from customer_graph.schema.errors import PartialErrors
+from customer_graph.schema.limits import OperationGuard
 from customer_graph.schema.mutation import Mutation
 from customer_graph.schema.query import Query
 from customer_graph.schema.types import Customer
@@ -18,7 +19,9 @@ def build_schema() -> strawberry.federation.Schema:
         query=Query,
         mutation=Mutation,
         types=[Customer],
-        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), PartialErrors],
+        # OperationGuard first: it refuses oversized documents before they are parsed, and it validates (with a
+        # cache) after its own cheaper checks, so it stands in for ValidationCache.
+        extensions=[OperationGuard, lambda: ParserCache(maxsize=256), PartialErrors],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

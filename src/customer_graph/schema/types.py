@@ -26,6 +26,7 @@ from customer_graph.domain.models import (
 )
 from customer_graph.resolvers import customer as fields
 from customer_graph.schema.context import Info
+from customer_graph.schema.masking import MaskConflictValues, MaskIdentifierValue, NullWithoutPii
 
 # The domain enums, exposed under their own names (GraphQL values are the member names).
 ProviderEnum = strawberry.enum(Provider, name="Provider", description="A customer data provider.")
@@ -56,20 +57,21 @@ class Node:
 @strawberry.type(description="An identifier one provider holds for the customer, normalised.")
 class Identifier:
     type: IdentifierType
-    value: str
+    value: str = strawberry.field(extensions=[MaskIdentifierValue()], description=(
+        "Masked for e-mail, mobile, username, WeChat and LINE identifiers without the customers:pii scope."))
     provider: Provider
     source: str | None = strawberry.field(description="The Capillary source holding it, where it applies.")
 
 
-@strawberry.type
+@strawberry.type(description="Lines, city, state and postcode are null without the customers:pii scope.")
 class Address:
     provider: Provider
     id: strawberry.ID | None
-    line1: str | None
-    line2: str | None
-    city: str | None
-    state: str | None
-    postcode: str | None
+    line1: str | None = strawberry.field(extensions=[NullWithoutPii()])
+    line2: str | None = strawberry.field(extensions=[NullWithoutPii()])
+    city: str | None = strawberry.field(extensions=[NullWithoutPii()])
+    state: str | None = strawberry.field(extensions=[NullWithoutPii()])
+    postcode: str | None = strawberry.field(extensions=[NullWithoutPii()])
     country: str | None
     is_default: bool
 
@@ -114,7 +116,8 @@ class ConflictValue:
 @strawberry.type(description="A field on which the providers disagree; the unified field shows the survivor.")
 class Conflict:
     field: str
-    values: list[ConflictValue]
+    values: list[ConflictValue] = strawberry.field(
+        extensions=[MaskConflictValues()], description="Masked for birthDate without the customers:pii scope.")
 
 
 @strawberry.federation.type(keys=["id"], description="A person, unified across every provider that knows them.")
@@ -127,7 +130,8 @@ class Customer(Node):
     first_name: str | None = strawberry.field(resolver=fields.first_name)
     last_name: str | None = strawberry.field(resolver=fields.last_name)
     display_name: str | None = strawberry.field(resolver=fields.display_name)
-    birth_date: date | None = strawberry.field(resolver=fields.birth_date)
+    birth_date: date | None = strawberry.field(resolver=fields.birth_date, extensions=[NullWithoutPii()],
+                                               description="Null without the customers:pii scope.")
     gender: Gender | None = strawberry.field(resolver=fields.gender)
     status: CustomerStatus | None = strawberry.field(resolver=fields.status)
     identifiers: list[Identifier | None] = strawberry.field(resolver=fields.identifiers)

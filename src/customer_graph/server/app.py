@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
@@ -25,6 +24,7 @@ from customer_graph.connectors.http import CircuitState
 from customer_graph.gateway import Gateway
 from customer_graph.schema import schema as default_schema
 from customer_graph.schema.context import Context
+from customer_graph.server.http import GraphQLHTTPView, Security
 from customer_graph.server.metrics import count_graphql_errors, metrics_endpoint
 from customer_graph.server.telemetry import TelemetryMiddleware
 from customer_graph.writes.executor import retry_forever
@@ -33,10 +33,11 @@ GatewayFactory = Callable[[], Awaitable[Gateway]]
 JOURNAL_RETRY_INTERVAL = 1.0
 
 
-class GraphQLView(GraphQL[Context, None]):
+class GraphQLView(GraphQLHTTPView):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         gateway: Gateway = request.app.state.gateway
-        return Context(gateway=gateway, loaders=gateway.loaders(), request=request)
+        return Context(gateway=gateway, loaders=gateway.loaders(), request=request,
+                       **self.security_context(request))
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         count_graphql_errors(result.errors)
@@ -44,7 +45,11 @@ class GraphQLView(GraphQL[Context, None]):
 
 
 def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRoute] = (),
-               graphiql: bool = True, schema: Any = None, metrics: bool = True) -> Starlette:
+               graphiql: bool = True, schema: Any = None, metrics: bool = True,
+               security: Security | None = None) -> Starlette:
+    """The app. ``security`` (authentication, limits, rate limits: ``server.http.Security``) defaults to no
+    authentication, for tests and embedding; ``customer-graph serve`` and ``demo`` always give one."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = await gateway_factory()
@@ -60,7 +65,8 @@ def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRo
                 await journal
             await gateway.aclose()
 
-    view = GraphQLView(schema or default_schema, graphql_ide="graphiql" if graphiql else None)
+    view = GraphQLView(schema or default_schema, security=security or Security(),
+                       graphql_ide="graphiql" if graphiql else None)
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

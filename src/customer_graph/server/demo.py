@@ -6,13 +6,20 @@ it would reach the providers, with the credentials the simulators accept.
 
 from __future__ import annotations
 
+import json
+import secrets
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from customer_graph.gateway import Gateway
+from customer_graph.schema.access import ALL_SCOPES, READ, WRITE, Principal
 from customer_graph.server.app import create_app
+from customer_graph.server.auth import ApiKeys, key_digest
+from customer_graph.server.http import Security
+from customer_graph.server.ratelimit import TokenBucket
 from customer_graph.server.wiring import build_gateway
 from customer_graph.settings import Settings, parse
 from customer_graph.simulators import SimulatorOptions, create_simulators_app
@@ -49,14 +56,38 @@ def demo_settings(sim_base_url: str, store_url: str = "sqlite://:memory:",
     return parse({"store": {"url": store_url}, "providers": providers})
 
 
-def create_demo_app(dataset: Dataset, host: str, port: int) -> Starlette:
+@dataclass(frozen=True)
+class DemoKeys:
+    """The demo's two API keys: one with every scope, one without ``customers:pii`` (to see the masking)."""
+
+    every_scope: str
+    without_pii: str
+
+    @classmethod
+    def new(cls, every_scope: str | None = None) -> DemoKeys:
+        return cls(every_scope or f"cg_demo_{secrets.token_urlsafe(24)}", f"cg_demo_{secrets.token_urlsafe(24)}")
+
+    def security(self) -> Security:
+        return Security(authenticator=ApiKeys({
+            key_digest(self.every_scope): Principal("demo", ALL_SCOPES),
+            key_digest(self.without_pii): Principal("demo-without-pii", frozenset({READ, WRITE})),
+        }), rate_limiter=TokenBucket(per_minute=6_000))
+
+
+def graphiql_url(base_url: str, api_key: str) -> str:
+    """GraphiQL at ``base_url/graphql``, opening with the key in its Headers tab."""
+    return f"{base_url}/graphql?headers={quote(json.dumps({'X-API-Key': api_key}), safe='')}"
+
+
+def create_demo_app(dataset: Dataset, host: str, port: int, keys: DemoKeys | None = None) -> Starlette:
     simulators = create_simulators_app(dataset, SimulatorOptions(seed=dataset.seed))
     settings = demo_settings(f"http://{host}:{port}/sim")
 
     async def gateway() -> Gateway:
         return build_gateway(settings)
 
-    return create_app(gateway, extra_routes=[Mount("/sim", app=simulators)])
+    return create_app(gateway, extra_routes=[Mount("/sim", app=simulators)],
+                      security=(keys or DemoKeys.new()).security())
 
 
 @dataclass(frozen=True)
