@@ -26,7 +26,7 @@ from customer_graph.simulators.openloyalty.app import ADMIN_USERNAME
 from customer_graph.simulators.openloyalty.store import STORE_CODE
 from customer_graph.simulators.twc.app import DEMO_CLIENT
 from tests.test_cli import free_port
-from tests.test_replicas import start, stop, toml
+from tests.test_replicas import start, stop, toml, without_client_auth
 from tests.test_write_recovery import wait_until
 
 SUFFIX = secrets.token_hex(3)
@@ -55,7 +55,7 @@ def test_no_canary_in_logs_traces_metrics_or_errors(tmp_path: Path) -> None:
     oauth_key, (oauth_secret, _) = next(iter(OAUTH_CLIENTS.items()))
     config = tmp_path / "gateway.toml"
     config.write_text(toml({
-        "auth": {"required": False},  # no client authentication: the canary bearer and API key are just headers
+        **without_client_auth(),
         "store": {"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"},
         "observability": {"log_level": "DEBUG", "log_format": "json"},
         "observability.tracing": {"enabled": True, "exporter": "console"},

@@ -118,13 +118,14 @@ async def test_graphql_errors_are_logged_by_code_and_path_without_the_values_the
 def test_the_formatter_writes_allowed_fields_only_and_no_exception_message() -> None:
     record = logging.LogRecord("customer_graph.writes", logging.ERROR, __file__, 1, "write step %s",
                                ("FAILED",), None)
-    record.provider, record.email = "TWC", "jane@example.com"
+    record.provider, record.email, record.write_id = "TWC", "jane@example.com", "wr_0123456789abcdef0123"
     try:
         raise KeyError("jane@example.com")
     except KeyError as exc:
         record.exc_info = (type(exc), exc, exc.__traceback__)
     line = orjson.loads(JsonFormatter().format(record))
     assert line["msg"] == "write step FAILED" and line["provider"] == "TWC"
+    assert line["write_id"] == "wr_0123456789abcdef0123"  # our own id: its digits are not a phone number
     assert "email" not in line
     assert line["exception"]["type"] == "KeyError" and line["exception"]["stack"]
     assert "jane" not in orjson.dumps(line).decode()

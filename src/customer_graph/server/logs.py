@@ -40,6 +40,8 @@ _SCRUB = [
     (re.compile(r"\+?\d(?:[ ()-]?\d){7,}"), "[redacted-number]"),
     (re.compile(r"\b[A-Za-z0-9_-]{32,}\b"), "[redacted-token]"),
 ]
+_MINTED = frozenset({"request_id", "write_id"})
+_MINTED_ID = re.compile(r"wr_[0-9a-f]{20}")
 _QUIET_LIBRARIES = ("httpx", "httpcore", "asyncio", "hpack", "redis", "asyncpg")
 
 
@@ -74,10 +76,14 @@ class JsonFormatter(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id:
             entry["request_id"] = request_id  # minted here, or a client's that matched a strict pattern
-        for name in SAFE_FIELDS - {"request_id"}:
+        for name in SAFE_FIELDS - _MINTED:
             value = record.__dict__.get(name)
             if value is not None:
                 entry[name] = value if isinstance(value, int | float | bool) else scrub(str(value))
+        for name in _MINTED - {"request_id"}:  # ids we make (``wr_`` and hex): nothing to scrub, digits abound
+            value = record.__dict__.get(name)
+            if isinstance(value, str) and _MINTED_ID.fullmatch(value):
+                entry[name] = value
         if record.exc_info and record.exc_info[1] is not None:
             entry["exception"] = exception_summary(record.exc_info[1])
         return orjson.dumps(entry, default=str).decode()

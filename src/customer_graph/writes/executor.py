@@ -199,6 +199,10 @@ class WriteExecutor:
 async def retry_forever(executor: WriteExecutor, interval: float = 1.0) -> None:
     """The background retrier: carries open writes forward until cancelled (owned by the server lifespan)."""
     while True:
-        with contextlib.suppress(ProviderError):
+        try:
             await executor.resume_all(only_due=True)
+        except ProviderError:
+            pass
+        except Exception:  # the store failed (a database restart): log it and keep going, never die silently
+            log.exception("journal round failed")
         await asyncio.sleep(interval)
