@@ -29,14 +29,16 @@ class Gateway:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def providers_for(self, facet: Facet) -> frozenset[Provider]:
-        """Providers that can contribute to a facet."""
-        return frozenset(p for p, c in self.connectors.items() if facet in supported_facets(c))
+        """Providers that can contribute to a facet (asked by every field of every customer: computed once)."""
+        return self._providers[facet]
 
     def loaders(self) -> RequestLoaders:
         return RequestLoaders(self.connectors, self._supported)
 
     def __post_init__(self) -> None:
         self._supported = {p: supported_facets(c) for p, c in self.connectors.items()}
+        self._providers = {facet: frozenset(p for p, facets in self._supported.items() if facet in facets)
+                           for facet in Facet}
 
     async def aclose(self) -> None:
         for connector in self.connectors.values():

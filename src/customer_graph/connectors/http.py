@@ -259,7 +259,9 @@ class ProviderHttp:
             transport=transport or PooledTransport(max_connections=policy.max_concurrency,
                                                    connect_timeout=policy.connect_timeout),
             headers=dict(headers or {}),
-            timeout=httpx.Timeout(policy.deadline, connect=policy.connect_timeout),
+            # The deadline in ``request`` bounds every call as a whole; a read timer of its own per call would
+            # only ever fire after it, and costs a timer per call.
+            timeout=httpx.Timeout(None, connect=policy.connect_timeout),
         )
         return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter)
 

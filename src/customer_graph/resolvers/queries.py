@@ -18,6 +18,7 @@ from customer_graph.connectors.http import CircuitState
 from customer_graph.domain.models import Facet, IdentifierKey, IdentifierType, Provider, ProviderRecord, SearchPage
 from customer_graph.domain.normalise import InvalidIdentifier, normalise_identifier
 from customer_graph.identity.survivorship import DEFAULT_ORDER
+from customer_graph.resolvers import customer as fields
 from customer_graph.schema.context import Info
 from customer_graph.schema.types import (
     Capability,
@@ -42,18 +43,51 @@ def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
-def selected_facets(info: Info) -> frozenset[Facet]:
+Selections = Iterable[SelectedField | FragmentSpread | InlineFragment]
+
+
+def selected_facets(info: Info, selection: Selections | None = None) -> frozenset[Facet]:
     """The facets the current root field's selection needs, read from the query itself."""
     facets = {Facet.PROFILE}
 
-    def walk(selections: Iterable[SelectedField | FragmentSpread | InlineFragment]) -> None:
-        for selection in selections:
-            if isinstance(selection, SelectedField) and selection.name in _FIELD_FACETS:
-                facets.add(_FIELD_FACETS[selection.name])
-            walk(selection.selections)
+    def walk(selections: Selections) -> None:
+        for item in selections:
+            if isinstance(item, SelectedField) and item.name in _FIELD_FACETS:
+                facets.add(_FIELD_FACETS[item.name])
+            walk(item.selections)
 
-    walk(info.selected_fields)
+    walk(info.selected_fields if selection is None else selection)
     return frozenset(facets)
+
+
+def _fields(selections: Selections) -> list[SelectedField]:
+    """The fields of one selection set, with those of its fragments."""
+    found: list[SelectedField] = []
+    for item in selections:
+        if isinstance(item, SelectedField):
+            found.append(item)
+        else:
+            found.extend(_fields(item.selections))
+    return found
+
+
+def customer_fields(selection: Selections, *path: str) -> set[str]:
+    """The names of the fields selected on the customers the root field answers: its own selection, or the
+    one at ``path`` below it (``"edges", "node"`` for a connection)."""
+    level = [child for root in _fields(selection) for child in _fields(root.selections)]
+    for name in path:
+        level = [child for item in level if item.name == name for child in _fields(item.selections)]
+    return {item.name for item in level}
+
+
+async def _answer(info: Info, selection: Selections, person_id: str | None,
+                  facets: frozenset[Facet]) -> Customer | None:
+    """The customer, with what its selected fields read already loaded."""
+    if person_id is None:
+        return None
+    found = Customer.of(person_id, facets)
+    await fields.prefetch([found], info, customer_fields(selection))
+    return found
 
 
 def _report(info: Info, errors: Iterable[ProviderError]) -> None:
@@ -62,7 +96,8 @@ def _report(info: Info, errors: Iterable[ProviderError]) -> None:
 
 async def customer(info: Info, id: strawberry.ID) -> Customer | None:
     live = await info.context.gateway.store.resolve(id)
-    return Customer.of(live, selected_facets(info)) if live else None
+    selection = info.selected_fields
+    return await _answer(info, selection, live, selected_facets(info, selection))
 
 
 async def customer_by_identifier(info: Info, type: IdentifierType, value: str) -> Customer | None:
@@ -70,18 +105,20 @@ async def customer_by_identifier(info: Info, type: IdentifierType, value: str) -
         normalised = normalise_identifier(type, value)
     except InvalidIdentifier as exc:
         raise bad_input(str(exc)) from None
-    facets = selected_facets(info)
+    selection = info.selected_fields
+    facets = selected_facets(info, selection)
     found = await info.context.gateway.identity.find(info.context.loaders, IdentifierKey(type, normalised), facets)
     _report(info, found.errors)
-    return Customer.of(found.person_id, facets) if found.person_id else None
+    return await _answer(info, selection, found.person_id, facets)
 
 
 async def customer_by_record(info: Info, provider: Provider, record_id: strawberry.ID) -> Customer | None:
-    facets = selected_facets(info)
+    selection = info.selected_fields
+    facets = selected_facets(info, selection)
     found = await info.context.gateway.identity.find_by_record(info.context.loaders,
                                                                 RecordKey(provider, record_id), facets)
     _report(info, found.errors)
-    return Customer.of(found.person_id, facets) if found.person_id else None
+    return await _answer(info, selection, found.person_id, facets)
 
 
 async def node(info: Info, id: strawberry.ID) -> Customer | None:
@@ -98,7 +135,8 @@ async def customers(info: Info, search: str, first: int | None = 20,
         raise bad_input("search must not be empty")
     gateway = info.context.gateway
     offsets = _decode_cursor(after)
-    facets = selected_facets(info)
+    selection = info.selected_fields
+    facets = selected_facets(info, selection)
     providers = [p for p in DEFAULT_ORDER if p in gateway.connectors
                  and gateway.connectors[p].capabilities[Operation.SEARCH] is not Support.UNSUPPORTED]
     answers = await asyncio.gather(*(gateway.connectors[p].search(text, offsets.get(p.value, 0), first)
@@ -132,6 +170,7 @@ async def customers(info: Info, search: str, first: int | None = 20,
     has_next = any(_more(pages[Provider(p)], consumed[p]) for p in consumed)
     end_cursor = _encode_cursor(next_offsets)
     edges = [CustomerEdge(cursor=end_cursor, node=Customer.of(person, facets)) for person in taken]
+    await fields.prefetch([edge.node for edge in edges], info, customer_fields(selection, "edges", "node"))
     totals = [page.total for page in pages.values()]
     return CustomerConnection(
         edges=edges,
