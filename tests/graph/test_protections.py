@@ -137,6 +137,9 @@ async def test_an_unexpected_error_is_masked_with_a_request_id_and_logged(
     [record] = [r for r in caplog.records if r.name == "customer_graph.server.http"]
     assert "req-42" in record.getMessage() and record.exc_info is not None
     assert "exploded" in str(record.exc_info[1])
+    # Without one from the client, the id is the one the response's X-Request-Id and the log lines carry.
+    minted = await post(graph, '{ customer(id: "cus_x") { id } }')
+    assert minted.json()["errors"][0]["extensions"]["requestId"] == minted.headers["x-request-id"]
 
 
 async def test_provider_errors_and_user_errors_keep_their_codes(graph: Graph) -> None:

@@ -25,6 +25,7 @@ differently.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -143,6 +144,30 @@ class Shape:
 def measure(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
             variables: Mapping[str, Any] | None, default_list_size: int) -> Shape:
     return _Measure(schema, document, variables or {}, default_list_size).operation(operation)
+
+
+_SHAPES: OrderedDict[tuple[Any, ...], Shape] = OrderedDict()
+_SHAPES_KEPT = 512
+
+
+def measure_cached(schema: GraphQLSchema, query: str | None, document: DocumentNode,
+                   operation: OperationDefinitionNode, variables: Mapping[str, Any] | None,
+                   default_list_size: int) -> Shape:
+    """``measure``, remembered by the query text and what of the variables a shape can depend on (the integers
+    and list lengths): the same query with the same page size is measured once."""
+    if query is None:
+        return measure(schema, document, operation, variables, default_list_size)
+    used = tuple(sorted((name, value if isinstance(value, int) else len(value) if isinstance(value, list) else None)
+                        for name, value in (variables or {}).items()))
+    key = (id(schema), query, operation.name.value if operation.name else None, default_list_size, used)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _SHAPES[key] = measure(schema, document, operation, variables, default_list_size)
+        if len(_SHAPES) > _SHAPES_KEPT:
+            _SHAPES.popitem(last=False)
+    else:
+        _SHAPES.move_to_end(key)
+    return shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +377,7 @@ class OperationGuard(SchemaExtension):
         operation = get_operation_ast(document, context.operation_name)
         if operation is None:  # several operations and no name: validation explains it
             return _validate(schema, document, tuple(context.validation_rules))
-        shape = measure(schema, document, operation, context.variables, limits.default_list_size)
+        shape = measure_cached(schema, context.query, document, operation, context.variables, limits.default_list_size)
         errors = check_shape(shape, limits)
         if errors:
             return errors

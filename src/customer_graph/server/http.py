@@ -58,6 +58,7 @@ from customer_graph.schema.context import Context
 from customer_graph.schema.limits import DEFAULT_LIMITS, Limits
 from customer_graph.schema.masking import redact_response
 from customer_graph.server.auth import API_KEY_HEADER, AuthenticationFailed, Authenticator
+from customer_graph.server.logs import REQUEST_ID
 from customer_graph.server.ratelimit import ClientRateLimiter
 
 log = logging.getLogger("customer_graph.server.http")
@@ -128,8 +129,9 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def request_id_of(request: HTTPConnection) -> str:
-    """The request's id: set once per request (the client's ``X-Request-Id`` when it is a plain token)."""
-    existing = getattr(request.state, "request_id", None)
+    """The request's id: the one ``TelemetryMiddleware`` gave it (echoed in ``X-Request-Id`` and on every log
+    line), else the client's ``X-Request-Id`` when it is a plain token, else a new one."""
+    existing = REQUEST_ID.get() or getattr(request.state, "request_id", None)
     if isinstance(existing, str):
         return existing
     incoming = request.headers.get("x-request-id", "")
