@@ -22,6 +22,7 @@ from customer_graph.connectors.openloyalty.mapper import ADDRESS_ID, MapSettings
 from customer_graph.domain.models import (
     UNSET,
     AddressInput,
+    AddressPatch,
     Channel,
     CustomerDraft,
     CustomerStatus,
@@ -184,6 +185,27 @@ async def test_update_profile_sends_only_the_patch_and_leaves_the_rest(h: OpenLo
     assert after.last_name == before.last_name
     assert after.identifiers == before.identifiers and after.addresses == before.addresses
     assert after.subscriptions == before.subscriptions
+
+
+async def test_an_address_patch_reads_the_address_and_sends_it_whole(h: OpenLoyaltyHarness) -> None:
+    record_id = h.known_ids[0]
+    before = await read(h, record_id)
+    [held] = before.addresses or []
+    await reset_counts(h)
+    result = await h.connector.update_profile(record_id, ProfilePatch(address=AddressPatch(city="York", state=None)))
+    assert await calls(h) == {GET: 2, PUT: 1}  # read, PUT the whole address, read back
+    assert result.record is not None
+    [address] = result.record.addresses or []
+    assert (address.line1, address.line2, address.city, address.state, address.postcode, address.country) == (
+        held.line1, held.line2, "York", None, held.postcode, held.country)
+    # A customer without an address gets one made of the parts given.
+    created = await h.connector.create(CustomerDraft(first_name="No", last_name="Address",
+                                                     email="no.address@example.test"))
+    assert created.record is not None and created.record.addresses == ()
+    result = await h.connector.update_profile(created.record.record_id,
+                                              ProfilePatch(address=AddressPatch(city="Leeds", country="GB")))
+    assert result.record is not None
+    assert [(a.city, a.country, a.line1) for a in result.record.addresses or ()] == [("Leeds", "GB", None)]
 
 
 async def test_an_empty_patch_writes_nothing(h: OpenLoyaltyHarness) -> None:

@@ -31,6 +31,7 @@ from customer_graph.connectors.twc.connector import classify
 from customer_graph.connectors.twc.wire import CustomerDocument, CustomerList, TwcAddress, TwcCustomer
 from customer_graph.domain.models import (
     AddressInput,
+    AddressPatch,
     Channel,
     CustomerDraft,
     CustomerStatus,
@@ -378,18 +379,53 @@ async def test_add_email_replaces_the_one_email_and_a_taken_value_is_refused(h: 
     assert isinstance(found, ProviderRecord) and found.record_id == record.record_id
 
 
-async def test_identifiers_twc_cannot_hold_or_drop_are_refused_without_a_call(h: Harness) -> None:
+async def test_identifiers_twc_cannot_hold_are_refused_without_a_call(h: Harness) -> None:
     record_id = h.known_ids[0]
     seen = await traffic(h)
     with pytest.raises(ProviderUnsupported):
         await h.connector.add_identifier(record_id, Identifier(IdentifierType.WECHAT, "wx_1", Provider.TWC))
     with pytest.raises(ProviderRejected) as caught:
-        await h.connector.remove_identifier(record_id, Identifier(IdentifierType.EMAIL, "a@b.example", Provider.TWC))
-    assert caught.value.provider_code == "EMAIL_REQUIRED"
-    with pytest.raises(ProviderRejected) as caught:
         await h.connector.add_identifier(record_id, Identifier(IdentifierType.MOBILE, "12", Provider.TWC))
     assert caught.value.provider_code == "INVALID_MOBILE"
     assert await seen.seen() == {}
+
+
+async def test_the_email_cannot_be_removed_but_one_no_longer_held_is_left_alone(h: Harness) -> None:
+    record_id = h.known_ids[0]
+    [record] = await h.connector.get_records([record_id], PROFILE)
+    assert isinstance(record, ProviderRecord)
+    [email] = ids_of(record, IdentifierType.EMAIL)
+    seen = await traffic(h)
+    with pytest.raises(ProviderRejected) as caught:
+        await h.connector.remove_identifier(record_id, Identifier(IdentifierType.EMAIL, email, Provider.TWC))
+    assert caught.value.provider_code == "EMAIL_REQUIRED"
+    assert await seen.seen() == {GET_ONE: 1}  # read, found held, refused: nothing written
+    # The second half of an e-mail change: the new address replaced the old one, so nothing is left to do.
+    seen = await traffic(h)
+    result = await h.connector.remove_identifier(record_id, Identifier(IdentifierType.EMAIL, "old@example.org",
+                                                                       Provider.TWC))
+    assert result.operation == "unchanged"
+    assert await seen.seen() == {GET_ONE: 1}
+
+
+async def test_an_address_patch_changes_the_default_address_or_gives_one_to_a_customer_without(h: Harness) -> None:
+    record = await created(h, address=AddressInput(line1="1 First Street", city="Leeds", postcode="LS1 4DY",
+                                                   country="GB"))
+    seen = await traffic(h)
+    result = await h.connector.update_profile(record.record_id, ProfilePatch(address=AddressPatch(
+        city="York", postcode=None)))
+    assert await seen.seen() == {GET_ONE: 1, PUT: 1}
+    assert result.record is not None and result.record.addresses is not None
+    [address] = result.record.addresses
+    assert (address.line1, address.city, address.postcode, address.country, address.is_default) == (
+        "1 First Street", "York", None, "GB", True)
+
+    bare = await created(h)
+    assert bare.addresses == ()
+    result = await h.connector.update_profile(bare.record_id, ProfilePatch(address=AddressPatch(city="Leeds")))
+    assert result.record is not None and result.record.addresses is not None
+    [address] = result.record.addresses
+    assert (address.city, address.is_default) == ("Leeds", True) and address.id
 
 
 # -- addresses ------------------------------------------------------------------------------------

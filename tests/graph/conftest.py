@@ -24,12 +24,27 @@ PREFIX = {Provider.CAPILLARY: "capillary", Provider.MARTJACK: "martjack", Provid
 SEED, CUSTOMERS = 42, 200
 
 
+class Recorder(httpx.AsyncBaseTransport):
+    """The simulators' transport, keeping every request sent through it (body included), so that a test can
+    check what a provider received beyond the counts of ``/__sim/stats``: a header, a query, a body."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+
 @dataclass
 class Graph:
     client: httpx.AsyncClient
     sims: httpx.AsyncClient
     dataset: Dataset
     gateway: Gateway
+    recorder: Recorder
 
     async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         # As a legacy client (application/json): every GraphQL answer is a 200, request errors included.
@@ -51,6 +66,12 @@ class Graph:
     async def reset_stats(self) -> None:
         for prefix in PREFIX.values():
             (await self.sims.post(f"/{prefix}/__sim/reset")).raise_for_status()
+        self.recorder.requests.clear()
+
+    def sent(self, provider: Provider) -> list[httpx.Request]:
+        """The requests sent to one provider's simulator since the last ``reset_stats``, in order."""
+        prefix = f"/{PREFIX[provider]}/"
+        return [r for r in self.recorder.requests if r.url.path.startswith(prefix) and "/__sim/" not in r.url.path]
 
     async def fault(self, provider: Provider, **faults: Any) -> None:
         (await self.sims.post(f"/{PREFIX[provider]}/__sim/faults", json=faults)).raise_for_status()
@@ -69,7 +90,7 @@ async def make_graph() -> AsyncIterator[GraphFactory]:
         sims_app = create_simulators_app(dataset, SimulatorOptions(seed=seed, capillary_rate_limit_per_minute=0))
         policies = {"capillary": {}, **(policies or {})}  # no client-side limit: the simulator's is off too
         settings = demo_settings("http://sim", policies=policies)
-        transport = httpx.ASGITransport(app=sims_app)
+        transport = Recorder(httpx.ASGITransport(app=sims_app))
         gateway = build_gateway(settings, transports={p: transport for p in Provider})
 
         async def factory() -> Gateway:
@@ -80,7 +101,7 @@ async def make_graph() -> AsyncIterator[GraphFactory]:
         await lifespan.__aenter__()
         graph = Graph(client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"),
                       sims=httpx.AsyncClient(transport=transport, base_url="http://sim"),
-                      dataset=dataset, gateway=gateway)
+                      dataset=dataset, gateway=gateway, recorder=transport)
         opened.append((graph, lifespan))
         return graph
 

@@ -236,17 +236,39 @@ class CustomerDraft:
     source: str | None = None  # Capillary source to register in
 
 
+ADDRESS_PARTS = ("line1", "line2", "city", "state", "postcode", "country")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPatch:
+    """Parts of the customer's own address to change (a profile update): a part left ``UNSET`` is unchanged,
+    an explicit ``None`` clears it. Which address is the customer's own is each provider's to say."""
+
+    line1: str | _Unset | None = UNSET
+    line2: str | _Unset | None = UNSET
+    city: str | _Unset | None = UNSET
+    state: str | _Unset | None = UNSET
+    postcode: str | _Unset | None = UNSET
+    country: str | _Unset | None = UNSET  # ISO 3166-1 alpha-2
+
+    def changed(self) -> dict[str, str | None]:
+        return {name: value for name in ADDRESS_PARTS
+                if not isinstance(value := getattr(self, name), _Unset)}
+
+
 @dataclass(frozen=True, slots=True)
 class ProfilePatch:
-    """A partial update: a field left ``UNSET`` is unchanged, an explicit ``None`` clears it."""
+    """A partial update: a field left ``UNSET`` is unchanged, an explicit ``None`` clears it. ``address``
+    changes parts of the customer's own address (the others stay)."""
 
     first_name: str | _Unset | None = UNSET
     last_name: str | _Unset | None = UNSET
     birth_date: date | _Unset | None = UNSET
     gender: Gender | _Unset | None = UNSET
+    address: AddressPatch | _Unset = UNSET
 
     def changed(self) -> dict[str, object]:
-        return {name: value for name in ("first_name", "last_name", "birth_date", "gender")
+        return {name: value for name in ("first_name", "last_name", "birth_date", "gender", "address")
                 if (value := getattr(self, name)) is not UNSET}
 
 

@@ -90,12 +90,25 @@ class CreateCustomerInput:
     subscriptions: list[SubscriptionFields] | None = None
 
 
+@strawberry.input(name="AddressPatch", description="Parts of the customer's own address at each provider (Capillary's "
+                  "extended fields, Martjack's customer address, Open Loyalty's one address, TWC's default "
+                  "address): a part left out is unchanged; an explicit null clears it.")
+class AddressPatchFields:
+    line1: str | None = strawberry.UNSET
+    line2: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    state: str | None = strawberry.UNSET
+    postcode: str | None = strawberry.UNSET
+    country: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 3166-1 alpha-2")
+
+
 @strawberry.input(description="A field left out is unchanged; an explicit null clears it.")
 class CustomerPatch:
     first_name: str | None = strawberry.UNSET
     last_name: str | None = strawberry.UNSET
     birth_date: date | None = strawberry.UNSET
     gender: Gender | None = strawberry.UNSET
+    address: AddressPatchFields | None = strawberry.UNSET
 
 
 @strawberry.enum

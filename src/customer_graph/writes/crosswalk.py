@@ -1,5 +1,7 @@
 """What applied write steps mean for the crosswalk, recorded as each step lands (also when a write is resumed
-after a crash, so that a record created then is linked too)."""
+after a crash, so that a record created then is linked too): a created record joins its person, a removed
+identifier or an erased record is forgotten, and the account a native merge absorbed gives way to the one that
+survived it."""
 
 from __future__ import annotations
 
@@ -34,6 +36,12 @@ def crosswalk_hook(store: Store) -> AppliedHook:
                                 RecordKey(step.provider, step.args["record_id"]))
         elif operation is Operation.ERASE and step.args.get("record_id"):
             await store.unlink(RecordKey(step.provider, step.args["record_id"]))
+        elif operation is Operation.MERGE and result.record_id:
+            # A native merge: the absorbed account answers as the surviving one; the person keeps only that.
+            absorbed = (result.details or {}).get("absorbed")
+            if absorbed and absorbed != result.record_id:
+                await store.replace_record(RecordKey(step.provider, absorbed),
+                                           RecordKey(step.provider, result.record_id))
 
     return on_applied
 

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from customer_graph.connectors.base import Connector, Operation
+from customer_graph.connectors.base import Connector, Operation, Support
 from customer_graph.domain import codec
 from customer_graph.domain.models import (
     AddressInput,
+    AddressPatch,
     CustomerDraft,
     Facet,
     Gender,
@@ -46,13 +47,19 @@ class StepResult:
 
 
 def encode_patch(patch: ProfilePatch) -> Args:
-    encoded: Args = codec.encode(patch.changed())
+    changed = patch.changed()
+    if isinstance(patch.address, AddressPatch):
+        changed["address"] = patch.address.changed()
+    encoded: Args = codec.encode(changed)
     return encoded
 
 
 def decode_patch(data: Args) -> ProfilePatch:
-    hints = {"first_name": str, "last_name": str, "birth_date": date, "gender": Gender}
-    return ProfilePatch(**{k: codec.decode(hints[k] | None, v) for k, v in data.items()})  # type: ignore[arg-type]
+    hints: dict[str, Any] = {"first_name": str, "last_name": str, "birth_date": date, "gender": Gender}
+    values: dict[str, Any] = {k: codec.decode(hints[k] | None, v) for k, v in data.items() if k != "address"}
+    if "address" in data:  # parts are strings, or None to clear
+        values["address"] = AddressPatch(**{k: v if isinstance(v, str) else None for k, v in data["address"].items()})
+    return ProfilePatch(**values)
 
 
 # -- running a step ----------------------------------------------------------------------------------------
@@ -70,7 +77,10 @@ async def run_step(connector: Connector, operation: str, args: Args) -> StepResu
         return _result(await connector.create(codec.decode(CustomerDraft, args["draft"])))
     if op is Operation.MERGE:
         merged = await connector.merge(args["survivor_id"], args["victim_id"])
-        return StepResult(merged.operation, merged.survivor_id)
+        # A provider that merges natively decides which account survives, and the other one answers as it from
+        # now on: say which, so that the crosswalk keeps one record of the person there, not two.
+        native = connector.capabilities.get(Operation.MERGE) is Support.NATIVE
+        return StepResult(merged.operation, merged.survivor_id, {"absorbed": merged.victim_id} if native else None)
     record_id: str = args["record_id"]
     if op is Operation.UPDATE_PROFILE:
         return _result(await connector.update_profile(record_id, decode_patch(args["patch"])), record_id)

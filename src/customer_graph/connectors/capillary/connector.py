@@ -13,7 +13,7 @@ What it does with Capillary's semantics (design.md, "Write semantics per provide
   Capillary adds the new profile to that customer (warning 8050): the result is that existing customer, and
   ``details`` says so.
 - Update profile: ``PUT /v2/customers/{id}?source=`` (identifiers cannot change there; loyalty cannot be
-  turned off, and we never try).
+  turned off, and we never try); address parts in the patch go to their extended fields, only those changed.
 - Identifiers: ``POST /v2/customers/{id}/changeIdentifier`` ``{add}`` / ``{remove}``; an added identifier that
   another customer holds in another source merges the two (8051 names the survivor; ``details`` reports it).
 - Addresses (EMULATED): Capillary has no address object. One address lives in the extended fields ``city``,
@@ -233,7 +233,8 @@ class CapillaryConnector:
         if not patch.changed():
             return await self._result("none: empty patch", record_id, {}, self.record_facets)
         account = self._account(self.source)
-        body = mapper.update_body(patch, source=self.source, account_id=account)
+        body = mapper.update_body(patch, source=self.source, account_id=account,
+                                  line_field=self.config.address_line_field)
         details = await self._put(record_id, body, operation)
         return await self._result("update", record_id, details, self.record_facets)
 

@@ -41,6 +41,7 @@ from customer_graph.connectors.capillary.wire import (
 from customer_graph.domain.models import (
     Address,
     AddressInput,
+    AddressPatch,
     Channel,
     CustomerDraft,
     Facet,
@@ -377,22 +378,41 @@ def register_body(draft: CustomerDraft, *, source: str, account_id: str | None, 
     return {"loyaltyInfo": {"loyaltyType": loyalty_type}, "profiles": [profile], "extendedFields": extended}
 
 
-def update_body(patch: ProfilePatch, *, source: str, account_id: str | None) -> dict[str, Any]:
+def update_body(patch: ProfilePatch, *, source: str, account_id: str | None,
+                line_field: str | None = None) -> dict[str, Any]:
     """Update Customer Details' body for a profile patch: no identifiers (they cannot change here) and no
-    ``loyaltyInfo`` (loyalty cannot be turned off). An explicit ``None`` clears with an empty string."""
+    ``loyaltyInfo`` (loyalty cannot be turned off). An explicit ``None`` clears with an empty string.
+
+    Address parts go to their own extended fields, only those the patch changes (Capillary updates extended
+    fields one by one). The street is one custom field (``line_field``): a patch of either line rewrites it
+    from the lines the patch gives."""
     changed = patch.changed()
     profile = _profile_stub(source, account_id)
+    fields: dict[str, str] = {}
+    extended: dict[str, str] = {}
     if "first_name" in changed:
         profile["firstName"] = _str_or_empty(changed["first_name"])
     if "last_name" in changed:
         profile["lastName"] = _str_or_empty(changed["last_name"])
     if "birth_date" in changed:
         birth = changed["birth_date"]
-        profile["fields"] = {BIRTH_DATE_FIELD: birth.strftime("%d-%m-%Y") if isinstance(birth, date) else ""}
-    body: dict[str, Any] = {"profiles": [profile]}
+        fields[BIRTH_DATE_FIELD] = birth.strftime("%d-%m-%Y") if isinstance(birth, date) else ""
     if "gender" in changed:
         gender = changed["gender"]
-        body["extendedFields"] = {"gender": _WRITE_GENDERS.get(gender, "") if isinstance(gender, Gender) else ""}
+        extended["gender"] = _WRITE_GENDERS.get(gender, "") if isinstance(gender, Gender) else ""
+    if isinstance(patch.address, AddressPatch):
+        parts = patch.address.changed()
+        for name, field in (("city", CITY), ("state", STATE), ("postcode", ZIP), ("country", COUNTRY)):
+            if name in parts:
+                extended[field] = parts[name] or ""
+        if line_field and ("line1" in parts or "line2" in parts):
+            fields[line_field] = ", ".join(p.strip() for p in (parts.get("line1"), parts.get("line2"))
+                                           if p and p.strip())
+    if fields:
+        profile["fields"] = fields
+    body: dict[str, Any] = {"profiles": [profile]}
+    if extended:
+        body["extendedFields"] = extended
     return body
 
 

@@ -38,6 +38,7 @@ from customer_graph.domain.models import (
     UNSET,
     Address,
     AddressInput,
+    AddressPatch,
     Channel,
     CustomerDraft,
     Facet,
@@ -329,7 +330,33 @@ def apply_patch(customer: MartjackCustomer, patch: ProfilePatch) -> MartjackCust
         update["birth_date"] = format_birth_date(patch.birth_date if isinstance(patch.birth_date, date) else None)
     elif _is_unset_birth_date(customer.birth_date):
         update["birth_date"] = ""
+    if isinstance(patch.address, AddressPatch):
+        update.update(_address_members(customer, patch.address))
     return customer.model_copy(update=update)
+
+
+def _address_members(customer: MartjackCustomer, patch: AddressPatch) -> dict[str, object]:
+    """The customer's own address members (not a shipping address) that ``patch`` changes, spelled as Create
+    spells a draft's address. A code Martjack derives from a name we change (``City``, ``StateName``,
+    ``CountryName``) is emptied rather than left naming the old place."""
+    parts = patch.changed()
+    members: dict[str, object] = {}
+    if "line1" in parts:
+        members["street"] = parts["line1"] or ""
+    if "line2" in parts:
+        members["area_name"] = parts["line2"] or ""
+    if "line1" in parts or "line2" in parts:
+        lines = (members.get("street", customer.street), members.get("area_name", customer.area_name))
+        members["postal_address"] = ", ".join(str(p) for p in lines if p)
+    if "city" in parts:
+        members |= {"city_name": parts["city"] or "", "other_city": parts["city"] or "", "city": ""}
+    if "state" in parts:
+        members |= {"state": parts["state"] or "", "state_name": ""}
+    if "postcode" in parts:
+        members["pin"] = parts["postcode"] or ""
+    if "country" in parts:
+        members |= {"country": (parts["country"] or "").upper(), "country_name": ""}
+    return members
 
 
 def with_receive_offers(customer: MartjackCustomer, receive_offers: bool) -> MartjackCustomer:

@@ -8,7 +8,8 @@ Endpoints (openloyalty-customer-api.md), all under ``/api/{storeCode}`` with the
               GET  admin/customer?page=&perPage=   search (substring filters, sorted by customerId)
     write     POST admin/customer/register          form-encoded ``customer[field]``
               PUT  customer/{id}                    partial: omitted fields untouched, empty ones erased;
-                                                    the address is replaced whole
+                                                    the address is replaced whole (a change of some of
+                                                    its parts reads the customer first)
               POST customer/{id}/level              manual level ("enrolment")
               POST admin/customer/{id}/activate | deactivate | anonymize
 
@@ -46,6 +47,7 @@ from customer_graph.connectors.errors import (
 from customer_graph.connectors.http import CallObserver, Policy, ProviderHttp, RateLimiter, status_error
 from customer_graph.domain.models import (
     AddressInput,
+    AddressPatch,
     CustomerDraft,
     Facet,
     Identifier,
@@ -192,9 +194,12 @@ class OpenLoyaltyConnector:
         return mapper.with_loyalty(customer, status, self.settings)
 
     async def _customer(self, record_id: str, operation: Operation) -> ProviderRecord:
-        response = await self.http.request(operation.value, "GET", self._customer_path(record_id), idempotent=True)
-        customer = self.http.parse(response, wire.Customer, operation.value)
+        customer = await self._customer_wire(record_id, operation)
         return mapper.record_from_customer(customer, self.settings, datetime.now(UTC))
+
+    async def _customer_wire(self, record_id: str, operation: Operation) -> wire.Customer:
+        response = await self.http.request(operation.value, "GET", self._customer_path(record_id), idempotent=True)
+        return self.http.parse(response, wire.Customer, operation.value)
 
     async def _status(self, record_id: str) -> wire.CustomerStatus:
         operation = Operation.LOYALTY.value
@@ -234,10 +239,15 @@ class OpenLoyaltyConnector:
         return WriteResult("register", await self._read_back(registered.customer_id), details)
 
     async def update_profile(self, record_id: str, patch: ProfilePatch) -> WriteResult:
+        operation = Operation.UPDATE_PROFILE
         form = mapper.profile_form(patch)
+        if isinstance(patch.address, AddressPatch):
+            # The address is replaced whole: a change of some parts is sent with the others as they are now.
+            held = await self._customer_wire(record_id, operation)
+            form |= mapper.address_patch_form(held.address, patch.address)
         if not form:
-            return WriteResult("none", await self._read(record_id, RECORD_FACETS, Operation.UPDATE_PROFILE))
-        await self._put(Operation.UPDATE_PROFILE, record_id, form)
+            return WriteResult("none", await self._read(record_id, RECORD_FACETS, operation))
+        await self._put(operation, record_id, form)
         return WriteResult("update customer", await self._read_back(record_id))
 
     async def add_identifier(self, record_id: str, identifier: Identifier) -> WriteResult:

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, time
 from customer_graph.domain.models import (
     Address,
     AddressInput,
+    AddressPatch,
     Channel,
     CustomerDraft,
     CustomerStatus,
@@ -302,6 +303,21 @@ def address_form(address: AddressInput | None) -> dict[str, str]:
             "province": address.state or "",
             "country": address.country or "",
         }
+    return {f"customer[address][{name}]": value.strip() for name, value in parts.items()}
+
+
+def address_patch_form(held: wire.Address | None, patch: AddressPatch) -> dict[str, str]:
+    """The whole address for a PUT (Open Loyalty replaces it whole): every part as held, the patched ones
+    replaced (``line1`` is split back into building number and street, as :func:`address_form` does)."""
+    parts = {name: (getattr(held, name) or "") if held is not None else "" for name in _ADDRESS_PARTS}
+    changed = patch.changed()
+    if "line1" in changed:
+        street, number = _split_line1(changed["line1"])
+        parts |= {"street": street or "", "address1": number or ""}
+    for name, part in (("line2", "address2"), ("city", "city"), ("state", "province"), ("postcode", "postal"),
+                       ("country", "country")):
+        if name in changed:
+            parts[part] = changed[name] or ""
     return {f"customer[address][{name}]": value.strip() for name, value in parts.items()}
 
 

@@ -228,8 +228,8 @@ class TwcConnector:
         return WriteResult("createCustomer", self._record(created.customer), mapper.details(ignored))
 
     async def update_profile(self, record_id: str, patch: ProfilePatch) -> WriteResult:
-        changes = mapper.profile_changes(patch)
-        return await self._rewrite(Operation.UPDATE_PROFILE, record_id, lambda _: changes)
+        return await self._rewrite(Operation.UPDATE_PROFILE, record_id,
+                                   lambda document: mapper.profile_changes(patch, document))
 
     async def add_identifier(self, record_id: str, identifier: Identifier) -> WriteResult:
         operation = Operation.ADD_IDENTIFIER
@@ -250,14 +250,16 @@ class TwcConnector:
     async def remove_identifier(self, record_id: str, identifier: Identifier) -> WriteResult:
         operation = Operation.REMOVE_IDENTIFIER
         name = self._identifier_field(operation, identifier.type)
-        if identifier.type is IdentifierType.EMAIL:  # TWC's one mandatory field
-            raise ProviderRejected(PROVIDER, operation.value, provider_code="EMAIL_REQUIRED")
         wanted = try_normalise(identifier.type, identifier.value) or identifier.value
 
         def change(document: CustomerDocument) -> Changes:
-            # Only the value named is removed; a record holding another one (or none) is left as it is.
+            # Only the value named is removed; a record holding another one (or none) is left as it is, so
+            # that the second half of an e-mail change (add the new one, which replaces it here; remove
+            # the old one) has nothing left to do at TWC.
             if mapper.held_identifier(document.customer, identifier.type) != wanted:
                 return Changes({})
+            if identifier.type is IdentifierType.EMAIL:  # TWC's one mandatory field cannot be emptied
+                raise ProviderRejected(PROVIDER, operation.value, provider_code="EMAIL_REQUIRED")
             return Changes({name: None})
 
         return await self._rewrite(operation, record_id, change)

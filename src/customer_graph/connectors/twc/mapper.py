@@ -31,6 +31,7 @@ from customer_graph.domain.models import (
     UNSET,
     Address,
     AddressInput,
+    AddressPatch,
     Channel,
     CustomerDraft,
     CustomerStatus,
@@ -193,8 +194,9 @@ def address_input_to_wire(address: AddressInput, *, default: bool | None = None)
     )
 
 
-def profile_changes(patch: ProfilePatch) -> Changes:
-    """Names and birth date; ``None`` clears a field. TWC holds no gender: a gender change is ignored."""
+def profile_changes(patch: ProfilePatch, document: CustomerDocument | None = None) -> Changes:
+    """Names, birth date and the customer's own address (read from ``document``, which an address patch
+    needs); ``None`` clears a field. TWC holds no gender: a gender change is ignored."""
     fields: dict[str, Any] = {}
     if patch.first_name is not UNSET:
         fields[wire.FIRST_NAME] = _text(patch.first_name) if isinstance(patch.first_name, str) else None
@@ -202,8 +204,50 @@ def profile_changes(patch: ProfilePatch) -> Changes:
         fields[wire.LAST_NAME] = _text(patch.last_name) if isinstance(patch.last_name, str) else None
     if patch.birth_date is not UNSET:
         fields[wire.DOB] = wire.format_dob(patch.birth_date) if isinstance(patch.birth_date, date) else None
+    if isinstance(patch.address, AddressPatch):
+        if document is None:
+            raise ValueError("an address patch applies to the customer as read")
+        fields |= own_address_changes(document, patch.address)
     ignored = ("gender",) if patch.gender is not UNSET else ()
     return Changes(fields, ignored)
+
+
+def own_address_changes(document: CustomerDocument, patch: AddressPatch) -> dict[str, Any]:
+    """``addresses`` and ``defaultAddress`` with ``patch`` applied to the customer's own address: the default
+    one, else the first; a new default address when the customer has none. Only the parts patched change:
+    the rest of each address object is sent back as read."""
+    addresses = document.raw_addresses()
+    default = document.raw_default_address()
+    target = wire.address_id(default) if default is not None else next(map(wire.address_id, addresses), None)
+    changes = _address_part_changes(patch)
+    if default is None and not addresses:
+        added = {**changes, wire.DEFAULT_ADDRESS: True}
+        return {wire.ADDRESSES: [added], wire.DEFAULT_ADDRESS: added}
+
+    def patched(address: dict[str, Any]) -> dict[str, Any]:
+        return {**address, **changes} if target is not None and wire.address_id(address) == target else address
+
+    fields: dict[str, Any] = {wire.ADDRESSES: [patched(a) for a in addresses]}
+    if default is not None:
+        fields[wire.DEFAULT_ADDRESS] = {**default, **changes}
+    return fields
+
+
+def _address_part_changes(patch: AddressPatch) -> dict[str, Any]:
+    """The address fields (wire names) an address patch sets; a province's code goes with its name."""
+    changed = patch.changed()
+    fields: dict[str, Any] = {}
+    for name, field in (("line1", "address1"), ("line2", "address2"), ("city", "city"), ("state", "province"),
+                        ("postcode", "postcode")):
+        if name in changed:
+            fields[field] = _text(changed[name])
+    if "state" in changed:
+        fields["provinceCode"] = None
+    if "country" in changed:
+        country = _text(changed["country"])
+        code = country.upper() if country and len(country) == 2 and country.isalpha() else None
+        fields |= {"country": code or country, "countryCode": code}
+    return fields
 
 
 def identifier_field(identifier_type: IdentifierType) -> str | None:

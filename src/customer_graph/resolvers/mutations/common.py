@@ -9,7 +9,9 @@ the crosswalk, and a payload that can be replayed without calling any provider.
         │
     execute (writes.executor: journal first, then the calls) ──▶ outcomes
         │
-    read the customer back once, with every facet, through fresh loaders; store the payload with those records
+    the customer: with a key, read back once with every facet through fresh loaders and stored with the
+    payload (a replay calls no provider); without one, read only if the client selects it (an operation a
+    provider cannot do then costs that provider no call at all)
 """
 
 from __future__ import annotations
@@ -110,14 +112,19 @@ async def run_mutation(info: Info, kind: MutationKind, *, key: str | None, reque
             return replay(info, kind, claim.response)
     try:
         result = await _execute(info, kind, plan, after)
-        records = await _read_back(info, result.person_id)
+        records = await _read_back(info, result.person_id) if key else None
     except BaseException:
         if key:
             await gateway.store.release(key)
         raise
     if key:
         await gateway.store.complete(key, _snapshot(result, records))
-    customer = Customer.of(result.person_id, ALL_FACETS) if result.person_id and records is not None else None
+        known = records is not None
+    else:
+        # Fresh loaders: the request's own may hold what was true before the write.
+        info.context.loaders = gateway.loaders()
+        known = result.person_id is not None and await gateway.store.resolve(result.person_id) is not None
+    customer = Customer.of(result.person_id, ALL_FACETS) if result.person_id and known else None
     return _payload(kind, customer, result.outcomes, result.write_id, result.errors)
 
 
@@ -142,7 +149,8 @@ async def _execute(info: Info, kind: MutationKind, plan: Planner, after: AfterHo
 
 async def _read_back(info: Info, person_id: str | None) -> list[ProviderRecord] | None:
     """The customer as it now stands, read once with every facet through fresh loaders (the request's own
-    may hold what was true before the write); the payload's fields are served from them."""
+    may hold what was true before the write): stored for replays, and the payload's fields are served from
+    them."""
     if person_id is None:
         return None
     gateway = info.context.gateway
