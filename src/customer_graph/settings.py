@@ -376,7 +376,7 @@ class LimitsSettings(_Strict):
     max_body_bytes: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_tokens: int = Field(2_000, ge=50)
     max_depth: int = Field(16, ge=2, le=100)
-    max_aliases: int = Field(30, ge=0)
+    max_aliases: int = Field(50, ge=0)
     max_cost: int = Field(10_000, ge=1)
     default_list_size: int = Field(10, ge=1, le=1_000)
     rate_limit_per_minute: int = Field(600, ge=0)  # requests per client; 0: no limit

@@ -29,6 +29,9 @@ ROOT = HERE.parents[1]
 NODE_MAJOR = 20
 STAMP = HERE / "node_modules" / ".customer-graph-lock.sha256"
 SIM_PREFIXES = ("capillary", "martjack", "openloyalty", "twc")
+# The demo's API key with every scope, given to it rather than minted, so that the tests and the gateway can send it.
+API_KEY = "cg_federation_tests_key_with_every_scope"
+AUTH = {"X-API-Key": API_KEY}
 
 
 def free_port() -> int:
@@ -113,7 +116,8 @@ def running(
 @pytest.fixture(scope="session")
 def customer_graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     port = free_port()
-    argv = [sys.executable, "-m", "customer_graph.cli", "demo", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "customer_graph.cli", "demo", "--host", "127.0.0.1", "--port", str(port),
+            "--api-key", API_KEY]
     with running(
         "customer-graph", argv, port=port, ready="/readyz", logs=tmp_path_factory.mktemp("customer-graph")
     ) as service:

@@ -40,8 +40,12 @@ const counts = Object.fromEntries(
 );
 const log = [];
 
+// customer-graph wants a client credential on every request, composition's `_service { sdl }` included.
+const apiKey = process.env.SUBGRAPH_API_KEY;
+
 class CountingDataSource extends RemoteGraphQLDataSource {
   willSendRequest({ request, kind }) {
+    if (apiKey) request.http.headers.set('x-api-key', apiKey);
     const count = counts[this.name];
     if (kind !== 'incoming operation') {  // composition's `_service { sdl }` and health checks
       count.schemaLoads += 1;

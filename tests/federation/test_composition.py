@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from customer_graph.simulators.dataset import DEFAULT_CUSTOMERS, DEFAULT_SEED, Person, generate
-from tests.federation.conftest import HERE, SIM_PREFIXES, Service, free_port, running
+from tests.federation.conftest import API_KEY, AUTH, HERE, SIM_PREFIXES, Service, free_port, running
 
 ORDERS = 50
 PROVIDER_OF_PREFIX = {"capillary": "CAPILLARY", "martjack": "MARTJACK", "openloyalty": "OPEN_LOYALTY", "twc": "TWC"}
@@ -42,7 +42,7 @@ def findable_by_email(person: Person) -> bool:
 
 
 def post(url: str, query: str, variables: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
-    response = httpx.post(url, json={"query": query, "variables": variables or {}}, timeout=timeout)
+    response = httpx.post(url, json={"query": query, "variables": variables or {}}, headers=AUTH, timeout=timeout)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert not body.get("errors"), body["errors"]
@@ -117,7 +117,8 @@ def gateway(node: str, customer_graph: Service, orders_subgraph: Service, tmp_pa
         "--subgraph",
         f"orders={orders_subgraph.base_url}/graphql",
     ]
-    with running("gateway", argv, port=port, ready="/healthz", logs=tmp_path, cwd=HERE) as service:
+    with running("gateway", argv, port=port, ready="/healthz", logs=tmp_path, cwd=HERE,
+                 env={"SUBGRAPH_API_KEY": API_KEY}) as service:
         yield service
 
 

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from customer_graph.simulators.dataset import generate
-from tests.federation.conftest import ROOT, Service
+from tests.federation.conftest import AUTH, ROOT, Service
 
 SCHEMA = ROOT / "schema.graphql"
 
@@ -27,7 +27,8 @@ def test_the_committed_schema_is_a_federation_v2_subgraph() -> None:
 
 
 def test_service_sdl_served_over_http_is_the_committed_schema(customer_graph: Service) -> None:
-    response = httpx.post(f"{customer_graph.base_url}/graphql", json={"query": "{ _service { sdl } }"}, timeout=30)
+    response = httpx.post(f"{customer_graph.base_url}/graphql", json={"query": "{ _service { sdl } }"}, headers=AUTH,
+                          timeout=30)
     assert response.status_code == 200, response.text
     served = response.json()["data"]["_service"]["sdl"]
     # Compared token by token: only line breaks and indentation may differ (the file ends with a newline).
@@ -42,6 +43,7 @@ def test_entities_resolve_a_known_reference_and_answer_null_for_an_unknown_one(c
     found = httpx.post(
         url,
         timeout=30,
+        headers=AUTH,
         json={
             "query": "query($e: String!) { customerByIdentifier(type: EMAIL, value: $e) { id displayName } }",
             "variables": {"e": person.email},
@@ -51,6 +53,7 @@ def test_entities_resolve_a_known_reference_and_answer_null_for_an_unknown_one(c
     response = httpx.post(
         url,
         timeout=30,
+        headers=AUTH,
         json={
             "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id displayName } } }",
             "variables": {

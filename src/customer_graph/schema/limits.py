@@ -79,7 +79,7 @@ class Limits:
     # Our graph is at most six levels deep; the allowance is for introspection queries (GraphiQL's and
     # graphql-core's are 15 deep: nine levels of ``ofType``).
     max_depth: int = 16
-    max_aliases: int = 30
+    max_aliases: int = 50  # a batch of lookups by alias is a fair use; a hundred is not
     max_cost: int = 10_000
     default_list_size: int = 10
     introspection: bool = True
