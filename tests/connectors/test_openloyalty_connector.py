@@ -270,7 +270,7 @@ async def test_remove_identifier_erases_only_the_value_asked_for(h: OpenLoyaltyH
     stale = Identifier(IdentifierType.MOBILE, "+447911123003", OL)
     result = await h.connector.remove_identifier(record_id, stale)
     assert await calls(h) == {GET: 1}  # read, found another value: nothing erased
-    assert result.details == {"changed": "false"}
+    assert not result.changed and result.details == {}
     assert ids_of(await read(h, record_id))[IdentifierType.MOBILE] == target.mobile
 
     await reset_counts(h)
@@ -345,7 +345,7 @@ async def test_enrolment_assigns_a_level_and_the_store_program_needs_no_call(h: 
     record_id = h.known_ids[0]
     result = await h.connector.enroll_in_loyalty_program(record_id, "DEFAULT")
     assert await calls(h) == {GET: 1, STATUS: 1}
-    assert result.details == {"changed": "false"}
+    assert not result.changed and result.details == {}
 
     await reset_counts(h)
     target = next(level for level in LEVELS if level.name != person(h, 0).openloyalty.level_name)  # type: ignore[union-attr]

@@ -126,7 +126,7 @@ async def test_an_email_change_is_an_add_then_a_remove(graph: Graph) -> None:
     assert [o["status"] for o in added["outcomes"]] == ["APPLIED", "UNSUPPORTED", "APPLIED", "APPLIED"]
     assert statuses(removed) == [("CAPILLARY", "APPLIED", "changeIdentifier remove"),
                                  ("MARTJACK", "UNSUPPORTED", "removeIdentifier"),
-                                 ("OPEN_LOYALTY", "APPLIED", "none"), ("TWC", "APPLIED", "unchanged")]
+                                 ("OPEN_LOYALTY", "SKIPPED", "none"), ("TWC", "SKIPPED", "unchanged")]
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_CHANGE_IDENTIFIER: 1 + len(sources_holding_old), CAP_GET: 3},
         MARTJACK: {},

@@ -93,3 +93,34 @@ async def test_a_provider_down_leaves_a_pending_step_that_the_journal_finishes(g
                              {"id": payload["customer"]["id"]})
     assert {r["provider"] for r in read["data"]["customer"]["records"]} == {"CAPILLARY", "MARTJACK", "OPEN_LOYALTY",
                                                                             "TWC"}
+
+
+async def test_an_emulated_merge_leaves_one_record_per_provider(graph: Graph) -> None:
+    people = []
+    for n in (1, 2):
+        body = await graph.query(CREATE, {"input": {"firstName": "Twin", "lastName": f"Number{n}",
+                                                    "email": f"twin{n}@example.org", "password": "Pa55-word"},
+                                          "providers": ["MARTJACK", "OPEN_LOYALTY", "TWC"]})
+        people.append(body["data"]["createCustomer"]["customer"]["id"])
+    merged = await graph.query("""mutation($s: ID!, $v: ID!) { mergeCustomers(survivorId: $s, victimId: $v) {
+        customer { id records { provider recordId } } outcomes { provider status operation } userErrors { code } } }""",
+                               {"s": people[0], "v": people[1]})
+    payload = merged["data"]["mergeCustomers"]
+    assert {o["provider"]: o["status"] for o in payload["outcomes"]} == {
+        "CAPILLARY": "SKIPPED", "MARTJACK": "APPLIED", "OPEN_LOYALTY": "APPLIED", "TWC": "APPLIED"}
+    providers = [r["provider"] for r in payload["customer"]["records"]]
+    assert sorted(providers) == ["MARTJACK", "OPEN_LOYALTY", "TWC"]  # the victims' records are let go
+    victim = await graph.query('query($id: ID!) { customer(id: $id) { id } }', {"id": people[1]})
+    assert victim["data"]["customer"]["id"] == people[0]
+
+
+async def test_an_added_identifier_is_found_from_the_crosswalk(graph: Graph) -> None:
+    created = await create(graph)
+    person = created["customer"]["id"]
+    added = await graph.query("""mutation($id: ID!) { addIdentifier(id: $id, identifier: {type: EMAIL,
+        value: "second.address@example.org"}, providers: [TWC]) { outcomes { provider status } } }""", {"id": person})
+    assert [o["status"] for o in added["data"]["addIdentifier"]["outcomes"]] == ["APPLIED"]
+    await graph.reset_stats()
+    found = await graph.query('{ customerByIdentifier(type: EMAIL, value: "second.address@example.org") { id } }')
+    assert found["data"]["customerByIdentifier"]["id"] == person
+    assert all(n == 0 for n in (await provider_calls(graph)).values())

@@ -286,3 +286,5 @@ class WriteResult:
     operation: str
     record: ProviderRecord | None = None
     details: dict[str, str] = field(default_factory=dict)
+    # False when the provider already stood as asked and nothing was written (the outcome is SKIPPED).
+    changed: bool = True

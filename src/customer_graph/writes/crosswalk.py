@@ -1,7 +1,8 @@
 """What applied write steps mean for the crosswalk, recorded as each step lands (also when a write is resumed
 after a crash, so that a record created then is linked too): a created record joins its person, a removed
-identifier or an erased record is forgotten, and the account a native merge absorbed gives way to the one that
-survived it."""
+identifier or an erased record is forgotten, an added one is indexed, and a merge leaves the person one record per
+provider: the account a native merge absorbed gives way to the one that survived it, the victim of an emulated merge
+is let go."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ def crosswalk_hook(store: Store) -> AppliedHook:
                 if write.person_id is None:
                     write.person_id = person
                     await store.set_person(write.id, person)
+        elif operation is Operation.ADD_IDENTIFIER and step.args.get("record_id"):
+            # Index the new value, so that a lookup by it is answered from the crosswalk without a fan-out.
+            identifier = step.args["identifier"]
+            record = RecordKey(step.provider, step.args["record_id"])
+            links = await store.links([record])
+            if record in links:
+                await store.link(links[record], [],
+                                 [(IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]), record)])
         elif operation is Operation.REMOVE_IDENTIFIER and step.args.get("record_id"):
             identifier = step.args["identifier"]
             await store.unindex(IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]),
@@ -42,6 +51,10 @@ def crosswalk_hook(store: Store) -> AppliedHook:
             if absorbed and absorbed != result.record_id:
                 await store.replace_record(RecordKey(step.provider, absorbed),
                                            RecordKey(step.provider, result.record_id))
+            elif step.args.get("victim_id") and step.args["victim_id"] != result.record_id:
+                # An emulated merge left the victim's record deactivated or deleted at the provider: the person
+                # keeps one record per provider, the survivor's.
+                await store.unlink(RecordKey(step.provider, step.args["victim_id"]))
 
     return on_applied
 

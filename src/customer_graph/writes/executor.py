@@ -170,11 +170,12 @@ class WriteExecutor:
         return await self._applied(write, step, result)
 
     async def _applied(self, write: JournalWrite, step: JournalStep, result: StepResult) -> Outcome:
-        step.status, step.error_code, step.result = StepStatus.APPLIED, None, result.as_json()
+        status = StepStatus.APPLIED if result.changed else StepStatus.SKIPPED
+        step.status, step.error_code, step.result = status, None, result.as_json()
         await self.journal.update_step(write.id, step)
-        if self.on_applied is not None:
+        if self.on_applied is not None and result.changed:
             await self.on_applied(write, step, result)
-        return Outcome(step.provider, "APPLIED", result.operation, result.record_id)
+        return Outcome(step.provider, status.value, result.operation, result.record_id)
 
     async def _failed(self, write: JournalWrite, step: JournalStep, error: ProviderError) -> Outcome:
         step.error_code = error.code

@@ -38,6 +38,7 @@ class StepResult:
     operation: str  # what the provider did, as the connector names it
     record_id: str | None = None
     details: dict[str, str] | None = None
+    changed: bool = True  # False: the provider already stood as asked, nothing was written
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -67,7 +68,7 @@ def decode_patch(data: Args) -> ProfilePatch:
 
 def _result(write: WriteResult, record_id: str | None = None) -> StepResult:
     rid = record_id or (write.record.record_id if write.record else None)
-    return StepResult(write.operation, rid, dict(write.details) or None)
+    return StepResult(write.operation, rid, dict(write.details) or None, write.changed)
 
 
 async def run_step(connector: Connector, operation: str, args: Args) -> StepResult:

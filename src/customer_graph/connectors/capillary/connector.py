@@ -231,7 +231,7 @@ class CapillaryConnector:
         operation = Operation.UPDATE_PROFILE.value
         _check_id(record_id, operation)
         if not patch.changed():
-            return await self._result("none: empty patch", record_id, {}, self.record_facets)
+            return await self._result("none: empty patch", record_id, {}, self.record_facets, changed=False)
         account = self._account(self.source)
         body = mapper.update_body(patch, source=self.source, account_id=account,
                                   line_field=self.config.address_line_field)
@@ -278,7 +278,7 @@ class CapillaryConnector:
                 json=mapper.change_identifier_body(remove=[{"type": raw_type, "value": raw_value}]))
             details.update(_warning_details(self.http.parse(response, ChangeIdentifierResponse, operation).warnings))
         return await self._result("changeIdentifier remove" if targets else "none: identifier not held",
-                                  record_id, details, self.record_facets)
+                                  record_id, details, self.record_facets, changed=bool(targets))
 
     async def upsert_address(self, record_id: str, address: AddressInput) -> WriteResult:
         operation = Operation.UPSERT_ADDRESS.value
@@ -308,7 +308,7 @@ class CapillaryConnector:
         self._check_subscriptions(subscriptions, operation)
         facets = self.record_facets | {Facet.SUBSCRIPTIONS}
         if not subscriptions:
-            return await self._result("none: no subscriptions", record_id, {}, facets)
+            return await self._result("none: no subscriptions", record_id, {}, facets, changed=False)
         details = await self._post_subscriptions(record_id, subscriptions, operation)
         return await self._result("subscriptions", record_id, details, facets)
 
@@ -442,14 +442,14 @@ class CapillaryConnector:
         return _warning_details(self.http.parse(response, SubscriptionsResponse, operation).warnings)
 
     async def _result(self, performed: str, record_id: str, details: dict[str, str],
-                      facets: frozenset[Facet] | set[Facet]) -> WriteResult:
+                      facets: frozenset[Facet] | set[Facet], *, changed: bool = True) -> WriteResult:
         """The write's result with the record read back; a failed read-back does not undo the write."""
         try:
             record: ProviderRecord | None = await self._read(record_id, frozenset(facets), "readBack")
         except ProviderError as exc:
             record = None
             details = {**details, "readBack": f"failed: {exc.code}"}
-        return WriteResult(operation=performed, record=record, details=details)
+        return WriteResult(operation=performed, record=record, details=details, changed=changed)
 
     def _account(self, source: str) -> str | None:
         if source == self.source and self.config.account_id:

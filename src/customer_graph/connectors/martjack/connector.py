@@ -302,7 +302,7 @@ class MartjackConnector:
     async def update_profile(self, record_id: str, patch: ProfilePatch) -> WriteResult:
         user_id = self._user_id(record_id, Operation.UPDATE_PROFILE)
         if not patch.changed():
-            return WriteResult(operation="none")
+            return WriteResult(operation="none", changed=False)
         async with self._lock(user_id):
             customer = mapper.apply_patch(await self._get_customer(user_id), patch)
             await self._update(customer)
@@ -347,7 +347,7 @@ class MartjackConnector:
             customer = await self._get_customer(user_id)
             if customer.is_receive_offers is receive_offers:
                 return WriteResult(operation="none", record=mapper.record_from_wire(customer, fetched_at=_now()),
-                                   details=details)
+                                   details=details, changed=False)
             customer = mapper.with_receive_offers(customer, receive_offers)
             await self._update(customer)
         return WriteResult(operation="Customer/Update", record=mapper.record_from_wire(customer, fetched_at=_now()),

@@ -246,7 +246,7 @@ class OpenLoyaltyConnector:
             held = await self._customer_wire(record_id, operation)
             form |= mapper.address_patch_form(held.address, patch.address)
         if not form:
-            return WriteResult("none", await self._read(record_id, RECORD_FACETS, operation))
+            return WriteResult("none", await self._read(record_id, RECORD_FACETS, operation), changed=False)
         await self._put(operation, record_id, form)
         return WriteResult("update customer", await self._read_back(record_id))
 
@@ -267,9 +267,9 @@ class OpenLoyaltyConnector:
         # Read first: erasing the field blindly would erase whatever value it holds now.
         current = await self._read(record_id, RECORD_FACETS, operation)
         if mapper.identifier_of(current, identifier.type) != identifier.value:
-            return WriteResult("none", current, {"changed": "false"})
+            return WriteResult("none", current, changed=False)
         await self._put(operation, record_id, form)
-        return WriteResult(f"erase {identifier.type.value}", await self._read_back(record_id), {"changed": "true"})
+        return WriteResult(f"erase {identifier.type.value}", await self._read_back(record_id))
 
     async def upsert_address(self, record_id: str, address: AddressInput) -> WriteResult:
         # The address is replaced whole, and the input is a whole address: one PUT, nothing to read first.
@@ -290,7 +290,7 @@ class OpenLoyaltyConnector:
         if not form:
             if not_held:
                 raise ProviderUnsupported(PROVIDER, operation.value, detail="no such consent")
-            return WriteResult("none", await self._read(record_id, RECORD_FACETS, operation))
+            return WriteResult("none", await self._read(record_id, RECORD_FACETS, operation), changed=False)
         await self._put(operation, record_id, form)
         return WriteResult("update consents", await self._read_back(record_id),
                            {"not_held": not_held} if not_held else {})
@@ -304,10 +304,10 @@ class OpenLoyaltyConnector:
         operation = Operation.ENROLL_LOYALTY
         facets = RECORD_FACETS | {Facet.LOYALTY}
         if program_id == self.config.store_code:
-            return WriteResult("none", await self._read(record_id, facets, operation), {"changed": "false"})
+            return WriteResult("none", await self._read(record_id, facets, operation), changed=False)
         await self.http.request(operation.value, "POST", f"{self._customer_path(record_id)}/level",
                                 idempotent=False, data={"levelId": program_id})
-        return WriteResult("assign level", await self._read_back(record_id, facets), {"changed": "true"})
+        return WriteResult("assign level", await self._read_back(record_id, facets))
 
     async def merge(self, survivor_id: str, victim_id: str) -> MergeResult:
         """No merge in Open Loyalty: both records must exist, then the victim is deactivated (reversible,

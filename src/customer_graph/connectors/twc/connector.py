@@ -309,7 +309,7 @@ class TwcConnector:
     async def set_subscriptions(self, record_id: str, subscriptions: Sequence[SubscriptionInput]) -> WriteResult:
         operation = Operation.SET_SUBSCRIPTIONS
         if not subscriptions:
-            return WriteResult("unchanged")
+            return WriteResult("unchanged", changed=False)
         if not any((s.channel, s.kind) == mapper.EMAIL_MARKETING for s in subscriptions):
             raise ProviderUnsupported(PROVIDER, operation.value, detail="TWC holds email marketing only")
         return await self._rewrite(operation, record_id,
@@ -409,7 +409,8 @@ class TwcConnector:
         document = await self._read(record_id, operation)
         changes = change(document)
         if not mapper.changed(document, changes.fields):
-            return WriteResult("unchanged", self._record(document.customer), mapper.details(changes.ignored))
+            return WriteResult("unchanged", self._record(document.customer), mapper.details(changes.ignored),
+                               changed=False)
         saved = await self._put(operation, document.body(changes.fields))
         return WriteResult("updateCustomer", self._record(saved.customer), mapper.details(changes.ignored))
 
