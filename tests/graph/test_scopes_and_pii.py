@@ -158,3 +158,17 @@ async def test_without_customers_pii_no_email_phone_birth_date_or_address_reache
     assert any("errors" in a for a in answers)  # the error paths were exercised
     for body in answers:
         assert leaks(body, person) == [], body
+
+
+async def test_idempotency_keys_belong_to_their_client(graph: Graph) -> None:
+    create = """mutation { createCustomer(idempotencyKey: "shared-key", providers: [TWC], input: {
+        firstName: "Key", lastName: "Owner", email: "key.owner@example.org"}) {
+        outcomes { provider status } userErrors { code } } }"""
+    first = (await post(graph, create, client="everything")).json()["data"]["createCustomer"]
+    assert first["outcomes"] == [{"provider": "TWC", "status": "APPLIED"}]
+    # Another client with the same key neither replays the first client's answer nor is refused for it:
+    # its request runs as its own (and TWC refuses the e-mail the first one took).
+    second = (await post(graph, create, client="writer")).json()["data"]["createCustomer"]
+    assert second["outcomes"] == [{"provider": "TWC", "status": "FAILED"}]
+    replay = (await post(graph, create, client="everything")).json()["data"]["createCustomer"]
+    assert replay == first

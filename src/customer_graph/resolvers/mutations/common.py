@@ -79,12 +79,14 @@ AfterHook = Callable[[Result], Awaitable[str | None]]
 
 
 def key_of(info: Info, argument: str | None) -> str | None:
-    """The idempotency key: the mutation's argument, else the request's ``Idempotency-Key`` header."""
-    if argument:
-        return argument
+    """The idempotency key: the mutation's argument, else the request's ``Idempotency-Key`` header; kept per
+    client, so that one client's key can neither collide with nor replay another's answer."""
     request = info.context.request
-    header = request.headers.get("idempotency-key") if request is not None else None
-    return header or None
+    key = argument or (request.headers.get("idempotency-key") if request is not None else None)
+    if not key:
+        return None
+    principal = info.context.principal
+    return f"{principal.client_id if principal is not None else '-'}:{key}"
 
 
 async def run_mutation(info: Info, kind: MutationKind, *, key: str | None, request: Mapping[str, Any],
