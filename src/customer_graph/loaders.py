@@ -68,12 +68,19 @@ class RequestLoaders:
         self.supported = supported or {p: supported_facets(c) for p, c in connectors.items()}
         self._by_id: dict[tuple[Provider, frozenset[Facet]], RecordByIdLoader] = {}
         self._by_identifier: dict[tuple[Provider, frozenset[Facet]], RecordByIdentifierLoader] = {}
+        # Loads ask with the query's facets, many times per request: remembered as asked, so that the usual
+        # case is one dict lookup instead of a set intersection and a hash of the new set.
+        self._id_asked: dict[tuple[Provider, frozenset[Facet]], RecordByIdLoader] = {}
 
     def _id_loader(self, provider: Provider, facets: frozenset[Facet]) -> RecordByIdLoader:
-        facets = facets & self.supported[provider]
-        loader = self._by_id.get((provider, facets))
+        asked = (provider, facets)
+        loader = self._id_asked.get(asked)
         if loader is None:
-            loader = self._by_id[(provider, facets)] = RecordByIdLoader(self.connectors[provider], facets)
+            served = facets & self.supported[provider]
+            loader = self._by_id.get((provider, served))
+            if loader is None:
+                loader = self._by_id[(provider, served)] = RecordByIdLoader(self.connectors[provider], served)
+            self._id_asked[asked] = loader
         return loader
 
     def _identifier_loader(self, provider: Provider, facets: frozenset[Facet]) -> RecordByIdentifierLoader:

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -42,6 +43,10 @@ class GraphQLView(GraphQLHTTPView):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         count_graphql_errors(result.errors)
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> bytes:
+        # A page of customers is tens of kilobytes: the standard library's encoder was ~1.5% of its CPU.
+        return orjson.dumps(data)
 
 
 def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRoute] = (),
