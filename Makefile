@@ -30,5 +30,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# bench/README.md: BENCH_QUICK=1 for a run under two minutes; results in bench/results/latest.{json,md}.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
