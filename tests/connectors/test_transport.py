@@ -283,3 +283,49 @@ async def test_provider_http_pools_with_this_transport_sized_to_its_policy(
     finally:
         await http.aclose()
     assert server.connections == 4
+
+
+class _RetryOnce(httpx.Auth):
+    """Adds a token; on a 401 fetches another from an absolute URL and sends the call again."""
+
+    def __init__(self) -> None:
+        self.token = "old"
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncIterator[httpx.Request]:  # type: ignore[override]
+        request.headers["X-Token"] = self.token
+        response = yield request
+        if response.status_code == 401:
+            fetched = yield httpx.Request("POST", "http://auth.test/token")
+            await fetched.aread()
+            self.token = fetched.json()["token"]
+            request.headers["X-Token"] = self.token
+            yield request
+
+
+@pytest.mark.parametrize("base", ["http://api.test", "http://api.test/", "http://api.test/v2", "http://api.test/v2/"])
+async def test_provider_http_joins_urls_headers_and_auth_as_httpx_does(base: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "auth.test":
+            return httpx.Response(200, json={"token": "new"})
+        if request.headers["X-Token"] != "new":
+            return httpx.Response(401)
+        return httpx.Response(200, json={"path": request.url.path, "query": str(request.url.query, "ascii")})
+
+    http = ProviderHttp.create(Provider.TWC, base, Policy(), auth=_RetryOnce(), transport=httpx.MockTransport(provider),
+                               headers={"X-Tenant": "t1"})
+    try:
+        response = await http.request("read", "GET", "/customers/a b", idempotent=True, params={"q": "x&y"},
+                                      headers={"X-Call": "1"})
+        posted = await http.request("write", "POST", "customers", idempotent=False, json={"a": 1})
+    finally:
+        await http.aclose()
+    prefix = "/v2" if "v2" in base else ""
+    assert response.json() == {"path": f"{prefix}/customers/a b", "query": "q=x%26y"}
+    assert [r.url.host for r in seen[:3]] == ["api.test", "auth.test", "api.test"]  # refused, token, again
+    assert seen[2].headers["X-Tenant"] == "t1" and seen[2].headers["X-Call"] == "1"
+    assert "X-Call" not in seen[3].headers and seen[3].headers["X-Tenant"] == "t1"
+    assert posted.request.url.path == f"{prefix}/customers" and seen[3].content == b'{"a":1}'
+    assert response.request is seen[2]

@@ -233,9 +233,14 @@ class ProviderHttp:
 
     def __init__(self, provider: Provider, client: httpx.AsyncClient, policy: Policy, *,
                  classify: Classifier | None = None, observer: CallObserver | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.provider = provider
         self.client = client
+        # With the client's own transport in hand (``create``), calls take the short way (``_send``).
+        self._transport = transport
+        self._base = str(client.base_url).rstrip("/") + "/"  # joined as httpx joins: base path + relative path
+        self._headers = client.headers
+        self._timeout = client.timeout.as_dict()
         self.policy = policy
         self.classify = classify or default_classify(provider)
         self.observer: CallObserver = observer or NullObserver()
@@ -253,17 +258,19 @@ class ProviderHttp:
                headers: Mapping[str, str] | None = None) -> ProviderHttp:
         """A policy with its own keep-alive client, sized to the policy's concurrency (``transport`` replaces
         the connection pool, e.g. with an in-process app in tests)."""
+        transport = transport or PooledTransport(max_connections=policy.max_concurrency,
+                                                 connect_timeout=policy.connect_timeout)
         client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
-            transport=transport or PooledTransport(max_connections=policy.max_concurrency,
-                                                   connect_timeout=policy.connect_timeout),
+            transport=transport,
             headers=dict(headers or {}),
             # The deadline in ``request`` bounds every call as a whole; a read timer of its own per call would
             # only ever fire after it, and costs a timer per call.
             timeout=httpx.Timeout(None, connect=policy.connect_timeout),
         )
-        return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter)
+        return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter,
+                   transport=transport)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -303,8 +310,8 @@ class ProviderHttp:
                         self.observer.rate_limit_waited(self.provider, waited)
                 async with self._slots:
                     try:
-                        response = await self.client.request(method, url, params=params, json=json, data=data,
-                                                             headers=headers)
+                        response = await self._send(method, url, params=params, json=json, data=data,
+                                                    headers=headers)
                     except asyncio.CancelledError:
                         # The deadline passed while the provider had the call: that counts against it (a wait
                         # for the rate limiter or a concurrency slot does not).
@@ -331,6 +338,51 @@ class ProviderHttp:
                 raise error
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _send(self, method: str, url: str, *, params: Mapping[str, Any] | None, json: Any,
+                    data: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> httpx.Response:
+        """One request and its auth flow, read whole: what ``AsyncClient.request`` does for a provider call,
+        without what none of them uses (redirects, event hooks, cookies, per-request logging), which cost about
+        as much again as the transport. Same URL joining, headers, body encoding and ``httpx.Auth`` flows."""
+        if self._transport is None:
+            return await self.client.request(method, url, params=params, json=json, data=data, headers=headers)
+        if headers:
+            merged = httpx.Headers(self._headers)
+            merged.update(headers)
+        target = url if url.startswith(("http://", "https://")) else self._base + url.lstrip("/")
+        request = httpx.Request(method, target, params=params, headers=merged if headers else self._headers,
+                                json=json, data=data, extensions={"timeout": self._timeout})
+        auth = self.client.auth
+        response = await (self._exchange(request) if auth is None else self._authenticated(request, auth))
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        assert self._transport is not None
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
+
+    async def _authenticated(self, request: httpx.Request, auth: httpx.Auth) -> httpx.Response:
+        flow = auth.async_auth_flow(request)
+        try:
+            request = await flow.__anext__()
+            while True:
+                response = await self._exchange(request)
+                try:
+                    try:
+                        request = await flow.asend(response)
+                    except StopAsyncIteration:
+                        return response
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+        finally:
+            await flow.aclose()
 
     def _retry_delay(self, error: ProviderError, attempt: int, idempotent: bool) -> float | None:
         if not idempotent or not error.retryable or isinstance(error, CircuitOpen):
