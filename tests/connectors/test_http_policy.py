@@ -242,3 +242,12 @@ async def test_a_provider_hanging_past_the_deadline_counts_against_the_circuit()
     with pytest.raises(ProviderTimeout):
         await http.request("get", "GET", "/c/1", idempotent=True)
     assert http.breaker.state is CircuitState.OPEN
+
+
+async def test_a_rate_limit_wait_cut_short_by_the_deadline_is_reported() -> None:
+    observer = Observer()
+    http = make_http(ScriptedProvider(200), observer, deadline=0.2, rate_limit_per_minute=60, rate_limit_burst=1)
+    await http.request("get", "GET", "/c/1", idempotent=True)
+    with pytest.raises(ProviderTimeout):
+        await http.request("get", "GET", "/c/2", idempotent=True)
+    assert len(observer.waits) == 1 and 0.15 < observer.waits[0] < 0.5

@@ -224,6 +224,9 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None  # an HTTP-date: rare from these providers, and backoff covers it
 
 
+# Waits for the rate limiter shorter than this are bookkeeping, not waits.
+RATE_LIMIT_WAIT_REPORTED = 0.001
+
 # Failures that say the provider is unwell (the breaker counts them); a 404 or a 4xx says it is fine.
 _BREAKER_FAILURES = (ProviderUnavailable, ProviderTimeout)
 
@@ -305,9 +308,13 @@ class ProviderHttp:
             error: ProviderError | None
             try:
                 if self.limiter is not None:
-                    waited = await self.limiter.acquire()
-                    if waited:
-                        self.observer.rate_limit_waited(self.provider, waited)
+                    asked = time.perf_counter()
+                    try:
+                        await self.limiter.acquire()
+                    finally:  # a wait the deadline cut short is a wait too
+                        waited = time.perf_counter() - asked
+                        if waited > RATE_LIMIT_WAIT_REPORTED:
+                            self.observer.rate_limit_waited(self.provider, waited)
                 async with self._slots:
                     try:
                         response = await self._send(method, url, params=params, json=json, data=data,
