@@ -223,9 +223,21 @@ async def open_loop(host: str, port: int, requests: Iterator[bytes], *, rate: fl
     pending: set[asyncio.Task[None]] = set()
 
     async def one(request: bytes, due: float) -> None:
+        while idle and idle[-1].closed:  # the server closed it while it sat idle (its keep-alive timeout)
+            idle.pop()
+        reused = bool(idle)
         connection = idle.pop() if idle else await Connection.open(host, port)
         try:
-            status, body = await asyncio.wait_for(connection.send(request), patience)
+            try:
+                status, body = await asyncio.wait_for(connection.send(request), patience)
+            except ConnectionClosed:
+                if not reused:
+                    raise
+                # Closed by the server's keep-alive timeout as the request went out: a client's race, not an
+                # error of the server's; HTTP clients resend on a new connection, and so does this one.
+                connection.close()
+                connection = await Connection.open(host, port)
+                status, body = await asyncio.wait_for(connection.send(request), patience)
             problem = check(status, body)
         except (ConnectionClosed, TimeoutError) as exc:
             problem = type(exc).__name__
