@@ -84,8 +84,7 @@ def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRo
 
 
 async def journal_worker(gateway: Gateway, interval: float = JOURNAL_RETRY_INTERVAL) -> None:
-    await gateway.executor.resume_all(only_due=False)
-    await retry_forever(gateway.executor, interval)
+    await retry_forever(gateway.executor, interval, first_round_everything=True)
 
 
 async def healthz(request: Request) -> Response:

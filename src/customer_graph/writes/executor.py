@@ -197,11 +197,15 @@ class WriteExecutor:
             await self.journal.finish(write.id)
 
 
-async def retry_forever(executor: WriteExecutor, interval: float = 1.0) -> None:
-    """The background retrier: carries open writes forward until cancelled (owned by the server lifespan)."""
+async def retry_forever(executor: WriteExecutor, interval: float = 1.0, *, first_round_everything: bool = False) -> None:
+    """The background retrier: carries open writes forward until cancelled (owned by the server lifespan).
+    ``first_round_everything`` makes the first round take every open write, due or not: what a previous
+    process left when it stopped."""
+    only_due = not first_round_everything
     while True:
         try:
-            await executor.resume_all(only_due=True)
+            await executor.resume_all(only_due=only_due)
+            only_due = True
         except ProviderError:
             pass
         except Exception:  # the store failed (a database restart): log it and keep going, never die silently
