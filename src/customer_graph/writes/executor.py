@@ -197,7 +197,8 @@ class WriteExecutor:
             await self.journal.finish(write.id)
 
 
-async def retry_forever(executor: WriteExecutor, interval: float = 1.0, *, first_round_everything: bool = False) -> None:
+async def retry_forever(executor: WriteExecutor, interval: float = 1.0, *,
+                        first_round_everything: bool = False) -> None:
     """The background retrier: carries open writes forward until cancelled (owned by the server lifespan).
     ``first_round_everything`` makes the first round take every open write, due or not: what a previous
     process left when it stopped."""
