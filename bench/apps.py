@@ -33,9 +33,10 @@ def gateway() -> Starlette:
     from customer_graph.server.demo import demo_settings
     from customer_graph.server.wiring import build_gateway
 
-    settings = demo_settings(os.environ["BENCH_SIM_URL"],
-                             policies={name: dict(BENCH_POLICY)
-                                       for name in ("capillary", "martjack", "openloyalty", "twc")})
+    settings = demo_settings(
+        os.environ["BENCH_SIM_URL"],
+        policies={name: dict(BENCH_POLICY) for name in ("capillary", "martjack", "openloyalty", "twc")},
+    )
 
     async def factory() -> Gateway:
         return build_gateway(settings)
@@ -144,11 +145,23 @@ class Query:
         return _PAGE.connection
 
 
-_ENUMS: dict[str, type[Enum]] = {"type": IdentifierType, "provider": Provider, "channel": Channel,
-                                 "kind": SubscriptionKind, "status": SubscriptionStatus}
-_FIELDS = {"displayName": "display_name", "loyaltyPrograms": "loyalty_programs", "recordId": "record_id",
-           "isDefault": "is_default", "nextTier": "next_tier", "hasNextPage": "has_next_page",
-           "pageInfo": "page_info", "totalCount": "total_count"}
+_ENUMS: dict[str, type[Enum]] = {
+    "type": IdentifierType,
+    "provider": Provider,
+    "channel": Channel,
+    "kind": SubscriptionKind,
+    "status": SubscriptionStatus,
+}
+_FIELDS = {
+    "displayName": "display_name",
+    "loyaltyPrograms": "loyalty_programs",
+    "recordId": "record_id",
+    "isDefault": "is_default",
+    "nextTier": "next_tier",
+    "hasNextPage": "has_next_page",
+    "pageInfo": "page_info",
+    "totalCount": "total_count",
+}
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
@@ -163,8 +176,13 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 
 def connection_from_json(data: dict[str, Any]) -> CustomerConnection:
     """The typed objects of a ``customers`` answer, built once (the floor serves them as they are)."""
-    kinds = {"identifiers": Identifier, "addresses": Address, "subscriptions": Subscription,
-             "loyaltyPrograms": LoyaltyProgram, "records": CustomerRecord}
+    kinds = {
+        "identifiers": Identifier,
+        "addresses": Address,
+        "subscriptions": Subscription,
+        "loyaltyPrograms": LoyaltyProgram,
+        "records": CustomerRecord,
+    }
     edges = []
     for edge in data["edges"]:
         node = dict(edge["node"])
@@ -172,8 +190,9 @@ def connection_from_json(data: dict[str, Any]) -> CustomerConnection:
             node[key] = [None if item is None else _build(cls, item) for item in node.get(key, [])]
         node.setdefault("displayName", None)
         edges.append(CustomerEdge(cursor=edge.get("cursor", ""), node=_build(Customer, node)))
-    return CustomerConnection(edges=edges, page_info=_build(PageInfo, data["pageInfo"]),
-                              total_count=data.get("totalCount"))
+    return CustomerConnection(
+        edges=edges, page_info=_build(PageInfo, data["pageInfo"]), total_count=data.get("totalCount")
+    )
 
 
 def floor() -> Starlette:

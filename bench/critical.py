@@ -47,8 +47,11 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         if self.recording:
             head = f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1\r\n".encode()
             head += b"".join(name + b": " + value + b"\r\n" for name, value in request.headers.raw)
-            self.log.append(Recorded(self.provider, request.method, request.url.path, head + b"\r\n" + content,
-                                     response.status_code))
+            self.log.append(
+                Recorded(
+                    self.provider, request.method, request.url.path, head + b"\r\n" + content, response.status_code
+                )
+            )
         return response
 
     async def aclose(self) -> None:
@@ -66,8 +69,7 @@ class Recorder:
             transport.log.clear()
             transport.recording = True
         try:
-            response = await self.client.post("/graphql", content=body,
-                                              headers={"content-type": "application/json"})
+            response = await self.client.post("/graphql", content=body, headers={"content-type": "application/json"})
         finally:
             for transport in self.transports.values():
                 transport.recording = False
@@ -88,8 +90,12 @@ async def recorder(sim_url: str, policies: dict[str, dict[str, object]]) -> Asyn
     from customer_graph.server.demo import demo_settings
     from customer_graph.server.wiring import build_gateway
 
-    prefixes = {Provider.CAPILLARY: "capillary", Provider.MARTJACK: "martjack",
-                Provider.OPEN_LOYALTY: "openloyalty", Provider.TWC: "twc"}
+    prefixes = {
+        Provider.CAPILLARY: "capillary",
+        Provider.MARTJACK: "martjack",
+        Provider.OPEN_LOYALTY: "openloyalty",
+        Provider.TWC: "twc",
+    }
     transports = {p: RecordingTransport(prefix) for p, prefix in prefixes.items()}
     gateway = build_gateway(demo_settings(sim_url, policies=policies), transports=dict(transports))
 
@@ -97,8 +103,10 @@ async def recorder(sim_url: str, policies: dict[str, dict[str, object]]) -> Asyn
         return gateway
 
     app = create_app(factory, graphiql=False)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=60) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=60) as client,
+    ):
         yield Recorder(transports, client)
 
 
@@ -128,6 +136,11 @@ async def replay(host: str, port: int, rounds: list[list[Recorded]], times: int)
         for connection in connections:
             connection.close()
     counted = durations[2:]
-    return Replay(rounds=len(rounds), calls=[len(r) for r in rounds],
-                  p50_ms=1000 * (percentile(counted, 0.5) or 0.0), min_ms=1000 * min(counted),
-                  replays=len(counted), bad_statuses=bad)
+    return Replay(
+        rounds=len(rounds),
+        calls=[len(r) for r in rounds],
+        p50_ms=1000 * (percentile(counted, 0.5) or 0.0),
+        min_ms=1000 * min(counted),
+        replays=len(counted),
+        bad_statuses=bad,
+    )

@@ -49,8 +49,11 @@ async def _measure(query: str, count: int, cpu: bool) -> None:
     from customer_graph.simulators.dataset import generate
 
     answers: dict[tuple[str, str, bytes], tuple[int, list[tuple[bytes, bytes]], bytes]] = {}
-    simulators = httpx.ASGITransport(app=create_simulators_app(
-        generate(SEED, CUSTOMERS), SimulatorOptions(seed=SEED, capillary_rate_limit_per_minute=0)))
+    simulators = httpx.ASGITransport(
+        app=create_simulators_app(
+            generate(SEED, CUSTOMERS), SimulatorOptions(seed=SEED, capillary_rate_limit_per_minute=0)
+        )
+    )
 
     class Recorded(httpx.AsyncBaseTransport):
         """The simulators' answer the first time a request is seen, the same answer after that."""
@@ -65,8 +68,9 @@ async def _measure(query: str, count: int, cpu: bool) -> None:
             return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
 
     transport = Recorded()
-    settings = demo_settings("http://sim", policies={name: dict(BENCH_POLICY)
-                                                     for name in ("capillary", "martjack", "openloyalty", "twc")})
+    settings = demo_settings(
+        "http://sim", policies={name: dict(BENCH_POLICY) for name in ("capillary", "martjack", "openloyalty", "twc")}
+    )
     gateway = build_gateway(settings, transports=dict.fromkeys(Provider, transport))
 
     async def factory() -> Gateway:
@@ -74,8 +78,10 @@ async def _measure(query: str, count: int, cpu: bool) -> None:
 
     app = create_app(factory, graphiql=False)
     body = _body(query)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client,
+    ):
         for _ in range(3):  # tokens, crosswalk links and caches: what every later query finds in place
             answer = (await client.post("/graphql", json=body)).json()
             if "errors" in answer:
@@ -114,17 +120,31 @@ def main(argv: list[str] | None = None) -> int:
     if valgrind is None:
         print("valgrind is not installed (apt-get install valgrind); --cpu times instead", file=sys.stderr)
         return 2
-    command = [valgrind, "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
-               sys.executable, "-m", "bench.instructions", "--inside", "--query", args.query,
-               "--count", str(args.count), *(["--src", args.src] if args.src else [])]
+    command = [
+        valgrind,
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "bench.instructions",
+        "--inside",
+        "--query",
+        args.query,
+        "--count",
+        str(args.count),
+        *(["--src", args.src] if args.src else []),
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
         print(done.stdout, done.stderr[-3000:], sep="\n", file=sys.stderr)
         return 1
     total = int(found.group(1))
-    print(f"{args.query}: {total / args.count / 1e6:.1f} M instructions per query "
-          f"({total:,} for {args.count}; {args.src or 'this tree'})")
+    print(
+        f"{args.query}: {total / args.count / 1e6:.1f} M instructions per query "
+        f"({total:,} for {args.count}; {args.src or 'this tree'})"
+    )
     return 0
 
 

@@ -23,8 +23,9 @@ Check = Callable[[int, bytes], str | None]
 Snapshot = Callable[[], Awaitable[None]]
 
 
-def encode_request(method: str, target: str, host: str, body: bytes = b"",
-                   headers: Sequence[tuple[str, str]] = ()) -> bytes:
+def encode_request(
+    method: str, target: str, host: str, body: bytes = b"", headers: Sequence[tuple[str, str]] = ()
+) -> bytes:
     lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
     lines += [f"{name}: {value}" for name, value in headers]
     if body or method in ("POST", "PUT", "PATCH"):
@@ -79,10 +80,10 @@ def _parse(buffer: bytearray) -> tuple[int, bytes, int] | None:
     marker = head.find(b"\r\ncontent-length:")
     if marker >= 0:
         stop = head.find(b"\r\n", marker + 2)
-        length = int(head[marker + 17:stop if stop >= 0 else len(head)])
+        length = int(head[marker + 17 : stop if stop >= 0 else len(head)])
         if len(buffer) < start + length:
             return None
-        return status, bytes(buffer[start:start + length]), start + length
+        return status, bytes(buffer[start : start + length]), start + length
     if b"transfer-encoding: chunked" not in head:
         return status, b"", start  # no body (204, 304)
     body = bytearray()
@@ -97,7 +98,7 @@ def _parse(buffer: bytearray) -> tuple[int, bytes, int] | None:
             return None
         if size == 0:
             return status, bytes(body), chunk_start + 2
-        body += buffer[chunk_start:chunk_start + size]
+        body += buffer[chunk_start : chunk_start + size]
         position = chunk_start + size + 2
 
 
@@ -160,9 +161,19 @@ def default_check(status: int, body: bytes) -> str | None:
     return None
 
 
-async def closed_loop(host: str, port: int, requests: Iterator[bytes], *, concurrency: int, warmup: float,
-                      duration: float, min_completed: int = 0, check: Check = default_check,
-                      on_start: Snapshot | None = None, on_stop: Snapshot | None = None) -> tuple[Tally, float]:
+async def closed_loop(
+    host: str,
+    port: int,
+    requests: Iterator[bytes],
+    *,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    min_completed: int = 0,
+    check: Check = default_check,
+    on_start: Snapshot | None = None,
+    on_stop: Snapshot | None = None,
+) -> tuple[Tally, float]:
     """Run ``concurrency`` connections flat out; count only what completes in the window that opens after
     ``warmup`` and lasts ``duration`` (longer, up to four times, until ``min_completed`` requests are in).
     ``requests`` is shared: a finite iterator ends the window once every request has been answered. Returns
@@ -197,8 +208,11 @@ async def closed_loop(host: str, port: int, requests: Iterator[bytes], *, concur
         tally.start()
         started = time.perf_counter()
         await asyncio.wait(tasks, timeout=duration)
-        while tally.completed < min_completed and time.perf_counter() - started < 4 * duration and not all(
-                task.done() for task in tasks):
+        while (
+            tally.completed < min_completed
+            and time.perf_counter() - started < 4 * duration
+            and not all(task.done() for task in tasks)
+        ):
             await asyncio.wait(tasks, timeout=0.1)
         tally.counting = False
         measured = time.perf_counter() - started
@@ -213,9 +227,19 @@ async def closed_loop(host: str, port: int, requests: Iterator[bytes], *, concur
     return tally, measured
 
 
-async def open_loop(host: str, port: int, requests: Iterator[bytes], *, rate: float, duration: float,
-                    check: Check = default_check, connections: int = 16, patience: float = 30.0,
-                    on_start: Snapshot | None = None, on_stop: Snapshot | None = None) -> tuple[Tally, float]:
+async def open_loop(
+    host: str,
+    port: int,
+    requests: Iterator[bytes],
+    *,
+    rate: float,
+    duration: float,
+    check: Check = default_check,
+    connections: int = 16,
+    patience: float = 30.0,
+    on_start: Snapshot | None = None,
+    on_stop: Snapshot | None = None,
+) -> tuple[Tally, float]:
     """Send ``rate`` requests a second for ``duration`` seconds on a schedule, on a pool of keep-alive
     connections (more are opened if every one is busy). A finite ``requests`` ends the phase early."""
     tally = Tally()

@@ -13,7 +13,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def _stat_fields(pid: int) -> list[str]:
     text = Path(f"/proc/{pid}/stat").read_text()
     # The command name is in parentheses and may hold spaces: split after its closing one.
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def cpu_seconds(pid: int) -> float:

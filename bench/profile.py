@@ -56,21 +56,45 @@ async def profile(query: str, latency: int, seconds: float, rate: int) -> Path:
 
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     emails = queries.emails(generate(queries.SEED, queries.CUSTOMERS))
-    bodies = {"q1_warm": [queries.body(queries.Q1, {"v": e}) for e in emails.warm],
-              "q2": [queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]})],
-              "q3": [queries.body(queries.Q3)]}[query]
+    bodies = {
+        "q1_warm": [queries.body(queries.Q1, {"v": e}) for e in emails.warm],
+        "q2": [queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]})],
+        "q3": [queries.body(queries.Q3)],
+    }[query]
     out = RESULTS / f"profile-{query}.folded"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    async with simulators(latency) as sims, uvicorn("bench.apps:gateway", workers=1,
-                                                    env={"BENCH_SIM_URL": sims.url}) as served:
+    async with (
+        simulators(latency) as sims,
+        uvicorn("bench.apps:gateway", workers=1, env={"BENCH_SIM_URL": sims.url}) as served,
+    ):
         requests = [loadgen.graphql_post(f"{HOST}:{served.port}", b) for b in bodies]
-        load = asyncio.create_task(loadgen.closed_loop(HOST, served.port, queries.cycle(requests),
-                                                       concurrency=CONCURRENCY[query], warmup=1.0,
-                                                       duration=seconds + 1.0))
+        load = asyncio.create_task(
+            loadgen.closed_loop(
+                HOST,
+                served.port,
+                queries.cycle(requests),
+                concurrency=CONCURRENCY[query],
+                warmup=1.0,
+                duration=seconds + 1.0,
+            )
+        )
         await asyncio.sleep(1.5)
         sampler = await asyncio.create_subprocess_exec(
-            pyspy, "record", "--pid", str(served.pid), "--duration", str(int(seconds)), "--rate", str(rate),
-            "--format", "raw", "--output", str(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            pyspy,
+            "record",
+            "--pid",
+            str(served.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         _, err = await sampler.communicate()
         tally, measured = await load
         if sampler.returncode != 0:
@@ -92,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         import uvloop
+
         folded = uvloop.run(profile(args.query, args.latency, args.seconds, args.rate))
     except ImportError:
         folded = asyncio.run(profile(args.query, args.latency, args.seconds, args.rate))

@@ -32,14 +32,17 @@ EVERYTHING = """
   conflicts { field values { provider value } }
 """
 Q1 = "query($v: String!) { customerByIdentifier(type: EMAIL, value: $v) { %s } }" % EVERYTHING
-Q2 = """query($s: String!) { customers(search: $s, first: %d) {
+Q2 = (
+    """query($s: String!) { customers(search: $s, first: %d) {
   totalCount pageInfo { hasNextPage }
   edges { node { id displayName
     identifiers { type value provider }
     addresses { provider line1 city postcode country }
     subscriptions { provider channel kind status }
     loyaltyPrograms { provider name points tier }
-    records { provider recordId } } } } }""" % PAGE
+    records { provider recordId } } } } }"""
+    % PAGE
+)
 Q3 = "{ providers { name } }"
 Q4 = """mutation($id: ID!, $patch: CustomerPatch!, $key: String) {
   updateCustomer(id: $id, patch: $patch, idempotencyKey: $key) {
@@ -70,8 +73,12 @@ CRITICAL_ROUNDS = {"q1_cold": 2, "q1_warm": 1, "q2": 2}
 def q2_minimum(hits: Counter[str]) -> dict[str, int]:
     """A search page with every facet (tests/graph/test_search_batching.py says why): Capillary, Martjack and
     Open Loyalty one search plus one read per hit; TWC one search by first name and one by last name."""
-    return {"CAPILLARY": 1 + hits["CAPILLARY"], "MARTJACK": 1 + hits["MARTJACK"],
-            "OPEN_LOYALTY": 1 + hits["OPEN_LOYALTY"], "TWC": 2}
+    return {
+        "CAPILLARY": 1 + hits["CAPILLARY"],
+        "MARTJACK": 1 + hits["MARTJACK"],
+        "OPEN_LOYALTY": 1 + hits["OPEN_LOYALTY"],
+        "TWC": 2,
+    }
 
 
 def first_round(provider: str, method: str, path: str) -> bool:
@@ -97,8 +104,10 @@ def eligible(person: Person) -> bool:
         return False
     assert person.martjack and person.openloyalty and person.twc
     views = (person.capillary.view, person.martjack.view, person.openloyalty.view, person.twc.view)
-    return (all(v.email is not None and v.email.strip().lower() == person.email for v in views)
-            and person.martjack.user_name.strip().lower() == person.email)
+    return (
+        all(v.email is not None and v.email.strip().lower() == person.email for v in views)
+        and person.martjack.user_name.strip().lower() == person.email
+    )
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,18 @@ def pinned(core: int | None) -> Callable[[], None] | None:
 
 
 @contextlib.contextmanager
-def process(args: list[str], *, core: int | None,
-            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, preexec_fn=pinned(core),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+def process(
+    args: list[str], *, core: int | None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        preexec_fn=pinned(core),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         yield proc
     finally:
@@ -127,10 +135,25 @@ class Simulators:
 @contextlib.asynccontextmanager
 async def simulators(latency_ms: int) -> AsyncIterator[Simulators]:
     port = free_port()
-    args = [sys.executable, "-m", "customer_graph.cli", "simulate", "--host", HOST, "--port", str(port),
-            "--seed", str(queries.SEED), "--customers", str(queries.CUSTOMERS), "--capillary-rpm", "0"]
+    args = [
+        sys.executable,
+        "-m",
+        "customer_graph.cli",
+        "simulate",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--seed",
+        str(queries.SEED),
+        "--customers",
+        str(queries.CUSTOMERS),
+        "--capillary-rpm",
+        "0",
+    ]
     with process(args, core=LOAD_CORE) as proc:
         async with httpx.AsyncClient(timeout=30) as client:
+
             async def ready() -> bool:
                 return (await client.get(f"http://{HOST}:{port}/twc/__sim/stats")).status_code == 200
 
@@ -150,8 +173,24 @@ class Served:
 @contextlib.asynccontextmanager
 async def uvicorn(factory: str, *, workers: int, env: dict[str, str]) -> AsyncIterator[Served]:
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST, "--port", str(port),
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     if workers > 1:
         args += ["--workers", str(workers)]
     with process(args, core=GATEWAY_CORE if workers == 1 else None, env=env) as proc:
@@ -202,16 +241,32 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 2)
 
 
-async def phase(name: str, mode: str, served: Served, sims: Simulators | None, requests: Iterator[bytes], *,
-                timing: Timing, concurrency: int = 0, rate: float = 0.0,
-                check: loadgen.Check = loadgen.default_check, finite: bool = False) -> Phase:
+async def phase(
+    name: str,
+    mode: str,
+    served: Served,
+    sims: Simulators | None,
+    requests: Iterator[bytes],
+    *,
+    timing: Timing,
+    concurrency: int = 0,
+    rate: float = 0.0,
+    check: loadgen.Check = loadgen.default_check,
+    finite: bool = False,
+) -> Phase:
     marks: dict[str, Any] = {}
 
     async def snapshot(key: str) -> None:
         calls = await sims.calls() if sims else None
         own = os.times()
-        marks[key] = (time.perf_counter(), served.cpu.read(), sims.cpu.read() if sims else 0.0, calls,
-                      own.user + own.system, machine_busy_seconds())
+        marks[key] = (
+            time.perf_counter(),
+            served.cpu.read(),
+            sims.cpu.read() if sims else 0.0,
+            calls,
+            own.user + own.system,
+            machine_busy_seconds(),
+        )
 
     async def start() -> None:
         await snapshot("start")
@@ -220,13 +275,22 @@ async def phase(name: str, mode: str, served: Served, sims: Simulators | None, r
         await snapshot("stop")
 
     if mode == "closed":
-        tally, _ = await loadgen.closed_loop(HOST, served.port, requests, concurrency=concurrency,
-                                             warmup=0.0 if finite else timing.warmup, duration=timing.closed,
-                                             min_completed=MIN_COMPLETED, check=check, on_start=start,
-                                             on_stop=stop)
+        tally, _ = await loadgen.closed_loop(
+            HOST,
+            served.port,
+            requests,
+            concurrency=concurrency,
+            warmup=0.0 if finite else timing.warmup,
+            duration=timing.closed,
+            min_completed=MIN_COMPLETED,
+            check=check,
+            on_start=start,
+            on_stop=stop,
+        )
     else:
-        tally, _ = await loadgen.open_loop(HOST, served.port, requests, rate=rate, duration=timing.open,
-                                           check=check, on_start=start, on_stop=stop)
+        tally, _ = await loadgen.open_loop(
+            HOST, served.port, requests, rate=rate, duration=timing.open, check=check, on_start=start, on_stop=stop
+        )
     (t0, cpu0, sim0, calls0, own0, busy0), (t1, cpu1, sim1, calls1, own1, busy1) = marks["start"], marks["stop"]
     wall = t1 - t0
     calls = None
@@ -236,18 +300,26 @@ async def phase(name: str, mode: str, served: Served, sims: Simulators | None, r
         calls = round(total / tally.completed, 2)
     lat = tally.latencies
     return Phase(
-        query=name, mode=mode, concurrency=concurrency if mode == "closed" else None,
-        rate=round(rate, 1) if mode == "open" else None, seconds=round(wall, 2), completed=tally.completed,
-        rps=round(tally.completed / wall, 1) if wall > 0 else 0.0, errors=tally.errors,
-        error_reasons=tally.reasons, p50_ms=_ms(loadgen.percentile(lat, 0.5)),
-        p90_ms=_ms(loadgen.percentile(lat, 0.9)), p99_ms=_ms(loadgen.percentile(lat, 0.99)),
+        query=name,
+        mode=mode,
+        concurrency=concurrency if mode == "closed" else None,
+        rate=round(rate, 1) if mode == "open" else None,
+        seconds=round(wall, 2),
+        completed=tally.completed,
+        rps=round(tally.completed / wall, 1) if wall > 0 else 0.0,
+        errors=tally.errors,
+        error_reasons=tally.reasons,
+        p50_ms=_ms(loadgen.percentile(lat, 0.5)),
+        p90_ms=_ms(loadgen.percentile(lat, 0.9)),
+        p99_ms=_ms(loadgen.percentile(lat, 0.99)),
         max_ms=_ms(max(lat) if lat else None),
         cpu_ms_per_request=round(1000 * (cpu1 - cpu0) / tally.completed, 3) if tally.completed else None,
         gateway_cpu_utilisation=round((cpu1 - cpu0) / wall, 2) if wall > 0 else 0.0,
         simulator_cpu_utilisation=round((sim1 - sim0) / wall, 2) if sims and wall > 0 else None,
         load_generator_cpu_utilisation=round((own1 - own0) / wall, 2) if wall > 0 else 0.0,
         other_cpu_utilisation=round(max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - (sim1 - sim0) - (own1 - own0)) / wall, 2)
-        if wall > 0 else 0.0,
+        if wall > 0
+        else 0.0,
         provider_calls_per_request=calls,
     )
 
@@ -302,11 +374,17 @@ async def counted(port: int, sims: Simulators, body: bytes) -> tuple[dict[str, A
     return answer, _diff(before, await sims.calls())
 
 
-def _verdict(name: str, calls: dict[str, dict[str, int]], minimum: dict[str, int] | None,
-             errors: Any) -> dict[str, Any]:
+def _verdict(
+    name: str, calls: dict[str, dict[str, int]], minimum: dict[str, int] | None, errors: Any
+) -> dict[str, Any]:
     per_provider = {p: sum(c.values()) for p, c in calls.items()}
-    entry: dict[str, Any] = {"query": name, "calls": per_provider, "total": sum(per_provider.values()),
-                             "endpoints": calls, "errors": errors}
+    entry: dict[str, Any] = {
+        "query": name,
+        "calls": per_provider,
+        "total": sum(per_provider.values()),
+        "endpoints": calls,
+        "errors": errors,
+    }
     if minimum is not None:
         entry["minimum"] = minimum
         entry["minimum_total"] = sum(minimum.values())
@@ -314,8 +392,9 @@ def _verdict(name: str, calls: dict[str, dict[str, int]], minimum: dict[str, int
     return entry
 
 
-async def minimum_pass(port: int, sims: Simulators, emails: queries.Emails,
-                       mutation: dict[str, Any]) -> list[dict[str, Any]]:
+async def minimum_pass(
+    port: int, sims: Simulators, emails: queries.Emails, mutation: dict[str, Any]
+) -> list[dict[str, Any]]:
     results = []
     for name, minimum in (("q1_cold", queries.Q1_COLD_MINIMUM), ("q1_warm", queries.Q1_WARM_MINIMUM)):
         answer, calls = await counted(port, sims, queries.body(queries.Q1, {"v": emails.probe}))
@@ -325,8 +404,7 @@ async def minimum_pass(port: int, sims: Simulators, emails: queries.Emails,
         page = answer["data"]["customers"]
         hits = Counter(r["provider"] for e in page["edges"] for r in e["node"]["records"])
         complete = not page["pageInfo"]["hasNextPage"]
-        entry = _verdict(f"q2 {term!r}", calls, queries.q2_minimum(hits) if complete else None,
-                         answer.get("errors"))
+        entry = _verdict(f"q2 {term!r}", calls, queries.q2_minimum(hits) if complete else None, answer.get("errors"))
         entry["persons"] = len(page["edges"])
         results.append(entry)
     answer, calls = await counted(port, sims, queries.body(queries.Q3))
@@ -348,8 +426,10 @@ async def mutation_support(port: int) -> dict[str, Any]:
     if "updateCustomer" not in fields:
         return {"available": False, "reason": "updateCustomer is not in the schema"}
     if not {"id", "patch", "idempotencyKey"} <= fields["updateCustomer"]:
-        return {"available": False,
-                "reason": f"updateCustomer takes {sorted(fields['updateCustomer'])}, not id/patch/idempotencyKey"}
+        return {
+            "available": False,
+            "reason": f"updateCustomer takes {sorted(fields['updateCustomer'])}, not id/patch/idempotencyKey",
+        }
     return {"available": True}
 
 
@@ -357,8 +437,14 @@ FIRST_NAMES = ("Avery", "Blake", "Casey", "Devon")
 
 
 def q4_body(person_id: str, index: int) -> bytes:
-    return queries.body(queries.Q4, {"id": person_id, "patch": {"firstName": FIRST_NAMES[index % len(FIRST_NAMES)]},
-                                     "key": f"bench-{uuid.uuid4().hex}"})
+    return queries.body(
+        queries.Q4,
+        {
+            "id": person_id,
+            "patch": {"firstName": FIRST_NAMES[index % len(FIRST_NAMES)]},
+            "key": f"bench-{uuid.uuid4().hex}",
+        },
+    )
 
 
 def q4_requests(person_ids: list[str]) -> Iterator[bytes]:
@@ -369,22 +455,28 @@ def q4_requests(person_ids: list[str]) -> Iterator[bytes]:
 # -- one gateway configuration -----------------------------------------------------------------------------
 
 
-async def gateway_run(sims: Simulators, latency: int, workers: int, timing: Timing, emails: queries.Emails,
-                      with_minimum: bool) -> dict[str, Any]:
+async def gateway_run(
+    sims: Simulators, latency: int, workers: int, timing: Timing, emails: queries.Emails, with_minimum: bool
+) -> dict[str, Any]:
     env = {"BENCH_SIM_URL": sims.url}
     phases: list[Phase] = []
-    result: dict[str, Any] = {"latency_ms": latency, "workers": workers,
-                              "pinned": f"core {GATEWAY_CORE}" if workers == 1 else "no"}
+    result: dict[str, Any] = {
+        "latency_ms": latency,
+        "workers": workers,
+        "pinned": f"core {GATEWAY_CORE}" if workers == 1 else "no",
+    }
     async with uvicorn("bench.apps:gateway", workers=workers, env=env) as served:
         host = f"{HOST}:{served.port}"
 
         def post(body: bytes) -> bytes:
             return loadgen.graphql_post(host, body)
 
-        async def pair(name: str, bodies: Callable[[], Iterator[bytes]], check: loadgen.Check,
-                       fixed_rate: float | None = None) -> None:
-            closed = await phase(name, "closed", served, sims, bodies(), timing=timing,
-                                 concurrency=CONCURRENCY[name], check=check)
+        async def pair(
+            name: str, bodies: Callable[[], Iterator[bytes]], check: loadgen.Check, fixed_rate: float | None = None
+        ) -> None:
+            closed = await phase(
+                name, "closed", served, sims, bodies(), timing=timing, concurrency=CONCURRENCY[name], check=check
+            )
             phases.append(closed)
             rate = fixed_rate or max(1.0, round(OPEN_LOOP_FRACTION * closed.rps, 1))
             phases.append(await phase(name, "open", served, sims, bodies(), timing=timing, rate=rate, check=check))
@@ -405,11 +497,23 @@ async def gateway_run(sims: Simulators, latency: int, workers: int, timing: Timi
         await pair("q1_warm", lambda: queries.cycle(warm), check_found)
         cold_closed = [post(queries.body(queries.Q1, {"v": e})) for e in emails.cold_closed]
         cold_open = [post(queries.body(queries.Q1, {"v": e})) for e in emails.cold_open]
-        phases.append(await phase("q1_cold", "closed", served, sims, iter(cold_closed), timing=timing,
-                                  concurrency=CONCURRENCY["q1_cold"], check=check_found, finite=True))
+        phases.append(
+            await phase(
+                "q1_cold",
+                "closed",
+                served,
+                sims,
+                iter(cold_closed),
+                timing=timing,
+                concurrency=CONCURRENCY["q1_cold"],
+                check=check_found,
+                finite=True,
+            )
+        )
         rate = max(1.0, round(OPEN_LOOP_FRACTION * phases[-1].rps, 1))
-        phases.append(await phase("q1_cold", "open", served, sims, iter(cold_open), timing=timing, rate=rate,
-                                  check=check_found))
+        phases.append(
+            await phase("q1_cold", "open", served, sims, iter(cold_open), timing=timing, rate=rate, check=check_found)
+        )
         q2 = [post(queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]}))]
         await pair("q2", lambda: queries.cycle(q2), loadgen.default_check)
         if mutation["available"]:
@@ -428,16 +532,21 @@ async def floor_run(page: dict[str, Any], timing: Timing, rate: float) -> dict[s
         data_path = f.name
     try:
         async with uvicorn("bench.apps:floor", workers=1, env={"BENCH_FLOOR_DATA": data_path}) as served:
-            request = [loadgen.graphql_post(f"{HOST}:{served.port}",
-                                            queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]}))]
-            closed = await phase("floor", "closed", served, None, queries.cycle(request), timing=timing,
-                                 concurrency=CONCURRENCY["floor"])
+            request = [
+                loadgen.graphql_post(f"{HOST}:{served.port}", queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]}))
+            ]
+            closed = await phase(
+                "floor", "closed", served, None, queries.cycle(request), timing=timing, concurrency=CONCURRENCY["floor"]
+            )
             opened = await phase("floor", "open", served, None, queries.cycle(request), timing=timing, rate=rate)
             rss = served.cpu.peak_rss()
     finally:
         os.unlink(data_path)
-    return {"phases": [asdict(closed), asdict(opened)], "peak_rss_mib": [round(v, 1) for v in rss],
-            "persons": len(page["edges"])}
+    return {
+        "phases": [asdict(closed), asdict(opened)],
+        "peak_rss_mib": [round(v, 1) for v in rss],
+        "persons": len(page["edges"]),
+    }
 
 
 async def critical_paths(sims: Simulators, emails: queries.Emails, timing: Timing) -> tuple[dict[str, Any], Any]:
@@ -452,7 +561,7 @@ async def critical_paths(sims: Simulators, emails: queries.Emails, timing: Timin
             await rec.client.post("/graphql", json={"query": queries.Q2, "variables": {"s": "zz"}})
             await rec.record("q1_cold", queries.body(queries.Q1, {"v": emails.probe}))
             await rec.record("q1_warm", queries.body(queries.Q1, {"v": emails.probe}))
-            page = (await rec.record("q2", queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]})))
+            page = await rec.record("q2", queries.body(queries.Q2, {"s": queries.SEARCH_TERMS[0]}))
         paths = {}
         for name, rounds in rec.rounds.items():
             replayed = await critical.replay(HOST, sims.port, rounds, timing.replays)
@@ -467,8 +576,20 @@ async def critical_paths(sims: Simulators, emails: queries.Emails, timing: Timin
 
 
 def versions() -> dict[str, Any]:
-    packages = ["customer-graph", "strawberry-graphql", "graphql-core", "starlette", "uvicorn", "uvloop", "httptools",
-                "httpx", "httpcore", "pydantic", "orjson", "aiodataloader"]
+    packages = [
+        "customer-graph",
+        "strawberry-graphql",
+        "graphql-core",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "httpx",
+        "httpcore",
+        "pydantic",
+        "orjson",
+        "aiodataloader",
+    ]
     found = {}
     for name in packages:
         try:
@@ -476,13 +597,25 @@ def versions() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             found[name] = None
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"python": platform.python_version(), "implementation": platform.python_implementation(),
-            "packages": found, "git_commit": commit or None, "git_dirty": bool(dirty),
-            "machine": {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release()}}
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "packages": found,
+        "git_commit": commit or None,
+        "git_dirty": bool(dirty),
+        "machine": {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release()},
+    }
 
 
 async def run(timing: Timing, quick: bool, latencies: tuple[int, ...]) -> dict[str, Any]:
@@ -493,33 +626,57 @@ async def run(timing: Timing, quick: bool, latencies: tuple[int, ...]) -> dict[s
         os.sched_setaffinity(0, {LOAD_CORE})
     started = time.time()
     result: dict[str, Any] = {
-        "quick": quick, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "quick": quick,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "versions": versions(),
-        "setup": {"seed": queries.SEED, "customers": queries.CUSTOMERS, "search_term": queries.SEARCH_TERMS[0],
-                  "page": queries.PAGE, "policy": BENCH_POLICY, "open_loop_fraction": OPEN_LOOP_FRACTION,
-                  "q4_rate": Q4_RATE, "concurrency": CONCURRENCY, "timing": asdict(timing),
-                  "eligible_q1_persons": 1 + len(emails.warm) + len(emails.cold_closed) + len(emails.cold_open)},
-        "runs": [], "critical_path": {}, "floor": None,
+        "setup": {
+            "seed": queries.SEED,
+            "customers": queries.CUSTOMERS,
+            "search_term": queries.SEARCH_TERMS[0],
+            "page": queries.PAGE,
+            "policy": BENCH_POLICY,
+            "open_loop_fraction": OPEN_LOOP_FRACTION,
+            "q4_rate": Q4_RATE,
+            "concurrency": CONCURRENCY,
+            "timing": asdict(timing),
+            "eligible_q1_persons": 1 + len(emails.warm) + len(emails.cold_closed) + len(emails.cold_open),
+        },
+        "runs": [],
+        "critical_path": {},
+        "floor": None,
     }
     for latency in latencies:
         async with simulators(latency) as sims:
             paths, page = await critical_paths(sims, emails, timing)
             result["critical_path"][str(latency)] = paths
-            print(f"[{time.time() - started:5.0f}s] {latency} ms: critical path "
-                  + ", ".join(f"{k} {v['p50_ms']:.1f} ms" for k, v in paths.items()), flush=True)
+            print(
+                f"[{time.time() - started:5.0f}s] {latency} ms: critical path "
+                + ", ".join(f"{k} {v['p50_ms']:.1f} ms" for k, v in paths.items()),
+                flush=True,
+            )
             for workers in (1, 2):
                 if workers == 2 and latency not in timing.two_worker_latencies:
                     continue
                 run_result = await gateway_run(sims, latency, workers, timing, emails, with_minimum=workers == 1)
                 result["runs"].append(run_result)
-                print(f"[{time.time() - started:5.0f}s] {latency} ms, {workers} worker(s): "
-                      + ", ".join(f"{p['query']}/{p['mode']} {p['rps']}/s" for p in run_result["phases"]), flush=True)
+                print(
+                    f"[{time.time() - started:5.0f}s] {latency} ms, {workers} worker(s): "
+                    + ", ".join(f"{p['query']}/{p['mode']} {p['rps']}/s" for p in run_result["phases"]),
+                    flush=True,
+                )
             if result["floor"] is None:
-                gateway_q2 = next(p for r in result["runs"] for p in r["phases"]
-                                  if r["workers"] == 1 and p["query"] == "q2" and p["mode"] == "open")
+                gateway_q2 = next(
+                    p
+                    for r in result["runs"]
+                    for p in r["phases"]
+                    if r["workers"] == 1 and p["query"] == "q2" and p["mode"] == "open"
+                )
                 result["floor"] = await floor_run(page, timing, gateway_q2["rate"])
-                print(f"[{time.time() - started:5.0f}s] floor: "
-                      + ", ".join(f"{p['mode']} {p['rps']}/s" for p in result["floor"]["phases"]), flush=True)
+                print(
+                    f"[{time.time() - started:5.0f}s] floor: "
+                    + ", ".join(f"{p['mode']} {p['rps']}/s" for p in result["floor"]["phases"]),
+                    flush=True,
+                )
     result["seconds"] = round(time.time() - started, 1)
     result["targets"] = report.targets(result)
     return result
@@ -535,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     latencies = tuple(int(x) for x in args.latencies.split(","))
     try:
         import uvloop
+
         result = uvloop.run(run(timing, args.quick, latencies))
     except ImportError:
         result = asyncio.run(run(timing, args.quick, latencies))

@@ -11,15 +11,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "customer_graph.cli", *args], capture_output=True, text=True,
-                          timeout=60, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "customer_graph.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 def test_the_committed_schema_matches_the_code() -> None:
     result = run("schema")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (ROOT / "schema.graphql").read_text(), (
-        "schema.graphql is stale: run `customer-graph schema > schema.graphql` and review the API change")
+        "schema.graphql is stale: run `customer-graph schema > schema.graphql` and review the API change"
+    )
 
 
 def test_simulate_stats_prints_the_overlap_of_the_seeded_dataset() -> None:
@@ -45,9 +52,13 @@ def test_simulate_serves_all_four_providers_on_one_loopback_port() -> None:
     import httpx
 
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "simulate", "--port", str(port),
-                                "--customers", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "customer_graph.cli", "simulate", "--port", str(port), "--customers", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -58,8 +69,12 @@ def test_simulate_serves_all_four_providers_on_one_loopback_port() -> None:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the simulators did not start"
                 time.sleep(0.2)
-        for prefix, title in [("/capillary", "Capillary"), ("/martjack", "Martjack"),
-                              ("/openloyalty", "Open Loyalty"), ("/twc", "TWC")]:
+        for prefix, title in [
+            ("/capillary", "Capillary"),
+            ("/martjack", "Martjack"),
+            ("/openloyalty", "Open Loyalty"),
+            ("/twc", "TWC"),
+        ]:
             document = httpx.get(f"{base}{prefix}/openapi.json", timeout=5).json()
             assert document["openapi"].startswith("3.1")
             assert title.lower() in document["info"]["title"].lower()
@@ -80,8 +95,13 @@ def test_demo_serves_graphiql_the_gateway_and_the_simulators_on_one_port() -> No
 
     port = free_port()
     key = "cg_demo_test_key_with_every_scope"
-    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "demo", "--port", str(port),
-                                "--api-key", key], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "customer_graph.cli", "demo", "--port", str(port), "--api-key", key],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -98,8 +118,11 @@ def test_demo_serves_graphiql_the_gateway_and_the_simulators_on_one_port() -> No
         query = {"query": "{ providers { name health } }"}
         assert httpx.post(f"{base}/graphql", json=query, timeout=10).status_code == 401
         answer = httpx.post(f"{base}/graphql", json=query, headers={"X-API-Key": key}, timeout=10).json()
-        assert answer == {"data": {"providers": [{"name": p, "health": "UP"}
-                                                 for p in ("CAPILLARY", "MARTJACK", "OPEN_LOYALTY", "TWC")]}}
+        assert answer == {
+            "data": {
+                "providers": [{"name": p, "health": "UP"} for p in ("CAPILLARY", "MARTJACK", "OPEN_LOYALTY", "TWC")]
+            }
+        }
         assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
         assert httpx.get(f"{base}/sim/openloyalty/__sim/stats", timeout=5).status_code == 200
     finally:

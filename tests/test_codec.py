@@ -26,15 +26,25 @@ from customer_graph.domain.models import (
 
 def test_a_full_record_round_trips_through_json() -> None:
     record = ProviderRecord(
-        provider=Provider.CAPILLARY, record_id="300000001", fetched_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-        facets=frozenset({Facet.PROFILE, Facet.LOYALTY}), first_name="Jane", last_name=None,
-        birth_date=date(1990, 5, 6), gender=Gender.FEMALE, status=CustomerStatus.ACTIVE,
+        provider=Provider.CAPILLARY,
+        record_id="300000001",
+        fetched_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        facets=frozenset({Facet.PROFILE, Facet.LOYALTY}),
+        first_name="Jane",
+        last_name=None,
+        birth_date=date(1990, 5, 6),
+        gender=Gender.FEMALE,
+        status=CustomerStatus.ACTIVE,
         identifiers=(Identifier(IdentifierType.EMAIL, "jane@example.com", Provider.CAPILLARY, "INSTORE"),),
         addresses=(Address(Provider.CAPILLARY, None, city="Leeds"),),
-        subscriptions=(Subscription(Provider.CAPILLARY, Channel.SMS, SubscriptionKind.MARKETING,
-                                    SubscriptionStatus.OPT_OUT),),
-        loyalty_programs=(LoyaltyProgram(Provider.CAPILLARY, "1016", "DemoProgram", 10.5, tier="Gold",
-                                         points_expiry=date(2027, 1, 1)),),
+        subscriptions=(
+            Subscription(Provider.CAPILLARY, Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
+        ),
+        loyalty_programs=(
+            LoyaltyProgram(
+                Provider.CAPILLARY, "1016", "DemoProgram", 10.5, tier="Gold", points_expiry=date(2027, 1, 1)
+            ),
+        ),
     )
     text = orjson.dumps(encode(record))
     assert decode(ProviderRecord, orjson.loads(text)) == record

@@ -49,39 +49,67 @@ BY_IDENTIFIER = """query($type: IdentifierType!, $value: String!) { customerById
 
 def test_no_canary_in_logs_traces_metrics_or_errors(tmp_path: Path) -> None:
     sim_port, port = free_port(), free_port()
-    processes = [start(["simulate", "--port", str(sim_port), "--capillary-rpm", "0", "--customers", "40"],
-                       tmp_path / "sims.log")]
+    processes = [
+        start(["simulate", "--port", str(sim_port), "--capillary-rpm", "0", "--customers", "40"], tmp_path / "sims.log")
+    ]
     sims = f"http://127.0.0.1:{sim_port}"
     oauth_key, (oauth_secret, _) = next(iter(OAUTH_CLIENTS.items()))
     config = tmp_path / "gateway.toml"
-    config.write_text(toml({
-        **without_client_auth(),
-        "store": {"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"},
-        "observability": {"log_level": "DEBUG", "log_format": "json"},
-        "observability.tracing": {"enabled": True, "exporter": "console"},
-        "providers.capillary": {"base_url": f"{sims}/capillary", "oauth_key": oauth_key,
-                                "oauth_secret": oauth_secret},
-        "providers.martjack": {"base_url": f"{sims}/martjack", "merchant_id": DEMO_APP.merchant_id,
-                               "public_key": DEMO_APP.public_key, "secret": DEMO_APP.secret},
-        "providers.martjack.policy": {"deadline": 1.0},
-        "providers.openloyalty": {"base_url": f"{sims}/openloyalty", "store_code": STORE_CODE,
-                                  "username": ADMIN_USERNAME},
-        "providers.twc": {"base_url": f"{sims}/twc", "tenant": DEMO_CLIENT.tenant,
-                          "client_id": DEMO_CLIENT.client_id, "client_secret": DEMO_CLIENT.client_secret},
-    }) + '[providers.openloyalty.password]\nenv = "CANARY_OL_PASSWORD"\n')
+    config.write_text(
+        toml(
+            {
+                **without_client_auth(),
+                "store": {"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"},
+                "observability": {"log_level": "DEBUG", "log_format": "json"},
+                "observability.tracing": {"enabled": True, "exporter": "console"},
+                "providers.capillary": {
+                    "base_url": f"{sims}/capillary",
+                    "oauth_key": oauth_key,
+                    "oauth_secret": oauth_secret,
+                },
+                "providers.martjack": {
+                    "base_url": f"{sims}/martjack",
+                    "merchant_id": DEMO_APP.merchant_id,
+                    "public_key": DEMO_APP.public_key,
+                    "secret": DEMO_APP.secret,
+                },
+                "providers.martjack.policy": {"deadline": 1.0},
+                "providers.openloyalty": {
+                    "base_url": f"{sims}/openloyalty",
+                    "store_code": STORE_CODE,
+                    "username": ADMIN_USERNAME,
+                },
+                "providers.twc": {
+                    "base_url": f"{sims}/twc",
+                    "tenant": DEMO_CLIENT.tenant,
+                    "client_id": DEMO_CLIENT.client_id,
+                    "client_secret": DEMO_CLIENT.client_secret,
+                },
+            }
+        )
+        + '[providers.openloyalty.password]\nenv = "CANARY_OL_PASSWORD"\n'
+    )
     stdout, stderr = tmp_path / "gateway.out", tmp_path / "gateway.err"
     responses: list[dict[str, Any]] = []
     try:
         wait_until(f"{sims}/twc/openapi.json")
         with stdout.open("wb") as out, stderr.open("wb") as err:
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "customer_graph.cli", "serve", "--config", str(config), "--port", str(port)],
-                stdout=out, stderr=err, env={**os.environ, "CANARY_OL_PASSWORD": OL_PASSWORD},
-                cwd=Path(__file__).resolve().parents[1]))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "customer_graph.cli", "serve", "--config", str(config), "--port", str(port)],
+                    stdout=out,
+                    stderr=err,
+                    env={**os.environ, "CANARY_OL_PASSWORD": OL_PASSWORD},
+                    cwd=Path(__file__).resolve().parents[1],
+                )
+            )
         gateway = f"http://127.0.0.1:{port}"
         wait_until(f"{gateway}/readyz")
-        client = httpx.Client(base_url=gateway, timeout=30, headers={
-            "Authorization": f"Bearer {BEARER}", "X-Api-Key": API_KEY, "X-Request-Id": EMAIL})
+        client = httpx.Client(
+            base_url=gateway,
+            timeout=30,
+            headers={"Authorization": f"Bearer {BEARER}", "X-Api-Key": API_KEY, "X-Request-Id": EMAIL},
+        )
 
         def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
             response = client.post("/graphql", json={"query": query, "variables": variables})
@@ -90,24 +118,52 @@ def test_no_canary_in_logs_traces_metrics_or_errors(tmp_path: Path) -> None:
             responses.append(body)
             return body
 
-        created = post(CREATE, {"key": IDEMPOTENCY_KEY, "input": {
-            "firstName": "Zed", "lastName": LAST_NAME, "email": EMAIL, "mobile": PHONE, "password": PASSWORD}})
+        created = post(
+            CREATE,
+            {
+                "key": IDEMPOTENCY_KEY,
+                "input": {
+                    "firstName": "Zed",
+                    "lastName": LAST_NAME,
+                    "email": EMAIL,
+                    "mobile": PHONE,
+                    "password": PASSWORD,
+                },
+            },
+        )
         statuses = {o["provider"]: o["status"] for o in created["data"]["createCustomer"]["outcomes"]}
         assert statuses["CAPILLARY"] == "APPLIED" and statuses["OPEN_LOYALTY"] != "APPLIED"
         found = post(BY_IDENTIFIER, {"type": "EMAIL", "value": EMAIL.upper()})
         assert found["data"]["customerByIdentifier"]["lastName"] == LAST_NAME
         post(BY_IDENTIFIER, {"type": "MOBILE", "value": PHONE})
-        for prefix, faults in (("twc", {"error_rate": 1.0, "error_status": 503}), ("capillary", {"malformed": True}),
-                               ("martjack", {"latency_ms": 1500})):
+        for prefix, faults in (
+            ("twc", {"error_rate": 1.0, "error_status": 503}),
+            ("capillary", {"malformed": True}),
+            ("martjack", {"latency_ms": 1500}),
+        ):
             httpx.post(f"{sims}/{prefix}/__sim/faults", json=faults, timeout=5).raise_for_status()
         failing = post(BY_IDENTIFIER, {"type": "MOBILE", "value": E164})
         codes = {e["extensions"]["code"] for e in failing["errors"]}
         assert {"PROVIDER_UNAVAILABLE", "PROVIDER_PROTOCOL_ERROR"} <= codes
         post('{ customerByIdentifier(type: EMAIL, value: "%s") { id lastName } }' % EMAIL, {})
-        client.get("/graphql", params={"query": BY_IDENTIFIER, "variables": orjson.dumps(
-            {"type": "EMAIL", "value": EMAIL}).decode()}, headers={"Accept": "application/json"})
-        post(CREATE, {"key": IDEMPOTENCY_KEY, "input": {"firstName": "Zed", "lastName": LAST_NAME, "email": EMAIL,
-                                                        "mobile": PHONE, "password": PASSWORD}})
+        client.get(
+            "/graphql",
+            params={"query": BY_IDENTIFIER, "variables": orjson.dumps({"type": "EMAIL", "value": EMAIL}).decode()},
+            headers={"Accept": "application/json"},
+        )
+        post(
+            CREATE,
+            {
+                "key": IDEMPOTENCY_KEY,
+                "input": {
+                    "firstName": "Zed",
+                    "lastName": LAST_NAME,
+                    "email": EMAIL,
+                    "mobile": PHONE,
+                    "password": PASSWORD,
+                },
+            },
+        )
         # A variable the schema refuses is quoted in the error the client gets (its own input, masked by the
         # server's error policy, not here) and must not reach the log.
         client.post("/graphql", json={"query": BY_IDENTIFIER, "variables": {"type": EMAIL, "value": PHONE}})
@@ -126,9 +182,23 @@ def test_no_canary_in_logs_traces_metrics_or_errors(tmp_path: Path) -> None:
     errors = orjson.dumps([r.get("errors") for r in responses]).decode()
     assert "PROVIDER_TIMEOUT" in errors
 
-    canaries = [EMAIL, EMAIL.upper(), EMAIL.split("@")[0], E164, DIGITS, PHONE, LAST_NAME, PASSWORD,
-                IDEMPOTENCY_KEY, BEARER, API_KEY, OL_PASSWORD, oauth_secret, DEMO_APP.secret,
-                DEMO_CLIENT.client_secret]
+    canaries = [
+        EMAIL,
+        EMAIL.upper(),
+        EMAIL.split("@")[0],
+        E164,
+        DIGITS,
+        PHONE,
+        LAST_NAME,
+        PASSWORD,
+        IDEMPOTENCY_KEY,
+        BEARER,
+        API_KEY,
+        OL_PASSWORD,
+        oauth_secret,
+        DEMO_APP.secret,
+        DEMO_CLIENT.client_secret,
+    ]
     for where, text in (("logs", logs), ("traces", spans), ("metrics", metrics), ("errors", errors)):
         leaked = [canary for canary in canaries if canary in text]
         assert not leaked, f"{where} carry {leaked}"

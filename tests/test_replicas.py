@@ -49,8 +49,9 @@ def toml(tables: dict[str, dict[str, Any]]) -> str:
             return "[" + ", ".join(value(x) for x in v) + "]"
         return str(v)
 
-    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in table.items())
-                     for name, table in tables.items())
+    return "\n".join(
+        f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in table.items()) for name, table in tables.items()
+    )
 
 
 def mobile() -> str:
@@ -69,8 +70,9 @@ class Replicas:
     gateways: list[str]
 
     def post(self, replica: int, query: str, variables: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-        response = httpx.post(f"{self.gateways[replica]}/graphql", json={"query": query, "variables": variables},
-                              timeout=timeout)
+        response = httpx.post(
+            f"{self.gateways[replica]}/graphql", json={"query": query, "variables": variables}, timeout=timeout
+        )
         body: dict[str, Any] = response.json()
         return body
 
@@ -84,15 +86,19 @@ class Replicas:
         for gateway in self.gateways:
             text = httpx.get(f"{gateway}/metrics", timeout=5).text
             for family in text_string_to_metric_families(text):
-                total += sum(s.value for s in family.samples
-                             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+                total += sum(
+                    s.value
+                    for s in family.samples
+                    if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+                )
         return total
 
 
 def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "customer_graph.cli", *command], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "customer_graph.cli", *command], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -114,24 +120,54 @@ def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Replica
     require("redis")
     schema, prefix = f"test_{secrets.token_hex(6)}", f"test-{secrets.token_hex(6)}"
     sim_port = free_port()
-    processes = [start(["simulate", "--port", str(sim_port), "--capillary-rpm", "0", "--seed", str(SEED),
-                        "--customers", str(CUSTOMERS)], tmp_path / "sims.log")]
+    processes = [
+        start(
+            [
+                "simulate",
+                "--port",
+                str(sim_port),
+                "--capillary-rpm",
+                "0",
+                "--seed",
+                str(SEED),
+                "--customers",
+                str(CUSTOMERS),
+            ],
+            tmp_path / "sims.log",
+        )
+    ]
     sims = f"http://127.0.0.1:{sim_port}"
     till, (till_password, _) = next((t, c) for t, c in TILLS.items() if c[1])
     tables: dict[str, dict[str, Any]] = {
         **without_client_auth(),
         "store": {"url": POSTGRES, "postgres_schema": schema},
         "observability": {"log_level": "WARNING"},
-        "providers.capillary": {"base_url": f"{sims}/capillary", "auth": "basic", "till_code": till,
-                                "till_password": till_password},
+        "providers.capillary": {
+            "base_url": f"{sims}/capillary",
+            "auth": "basic",
+            "till_code": till,
+            "till_password": till_password,
+        },
         # A short deadline: calls that wait for the quota longer than that give up instead of piling up.
         "providers.capillary.policy": {"rate_limit_per_minute": LIMIT, "rate_limit_burst": BURST, "deadline": 3.0},
-        "providers.martjack": {"base_url": f"{sims}/martjack", "merchant_id": DEMO_APP.merchant_id,
-                               "public_key": DEMO_APP.public_key, "secret": DEMO_APP.secret},
-        "providers.openloyalty": {"base_url": f"{sims}/openloyalty", "store_code": STORE_CODE,
-                                  "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
-        "providers.twc": {"base_url": f"{sims}/twc", "tenant": DEMO_CLIENT.tenant,
-                          "client_id": DEMO_CLIENT.client_id, "client_secret": DEMO_CLIENT.client_secret},
+        "providers.martjack": {
+            "base_url": f"{sims}/martjack",
+            "merchant_id": DEMO_APP.merchant_id,
+            "public_key": DEMO_APP.public_key,
+            "secret": DEMO_APP.secret,
+        },
+        "providers.openloyalty": {
+            "base_url": f"{sims}/openloyalty",
+            "store_code": STORE_CODE,
+            "username": ADMIN_USERNAME,
+            "password": ADMIN_PASSWORD,
+        },
+        "providers.twc": {
+            "base_url": f"{sims}/twc",
+            "tenant": DEMO_CLIENT.tenant,
+            "client_id": DEMO_CLIENT.client_id,
+            "client_secret": DEMO_CLIENT.client_secret,
+        },
     }
     if shared_limits:
         tables["redis"] = {"url": REDIS, "key_prefix": prefix}
@@ -141,8 +177,9 @@ def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Replica
     try:
         wait_until(f"{sims}/twc/openapi.json")
         for index, port in enumerate(ports):
-            processes.append(start(["serve", "--config", str(config), "--port", str(port)],
-                                   tmp_path / f"gateway-{index}.log"))
+            processes.append(
+                start(["serve", "--config", str(config), "--port", str(port)], tmp_path / f"gateway-{index}.log")
+            )
         for port in ports:
             wait_until(f"http://127.0.0.1:{port}/readyz")
         yield Replicas(sims, [f"http://127.0.0.1:{port}" for port in ports])
@@ -160,10 +197,12 @@ def drive(replicas: Replicas, requests_per_replica: int) -> list[dict[str, Any]]
 
     async def run() -> list[dict[str, Any]]:
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+
             async def one(n: int) -> dict[str, Any]:
                 gateway = replicas.gateways[n % 2]
-                response = await client.post(f"{gateway}/graphql", json={
-                    "query": BY_RECORD, "variables": {"id": ids[n % len(ids)]}})
+                response = await client.post(
+                    f"{gateway}/graphql", json={"query": BY_RECORD, "variables": {"id": ids[n % len(ids)]}}
+                )
                 body: dict[str, Any] = response.json()
                 return body
 
@@ -174,8 +213,9 @@ def drive(replicas: Replicas, requests_per_replica: int) -> list[dict[str, Any]]
 
 def limit_capillary(replicas: Replicas) -> None:
     httpx.post(f"{replicas.sims}/capillary/__sim/reset", timeout=5).raise_for_status()
-    httpx.post(f"{replicas.sims}/capillary/__sim/config", json={"rate_limit_per_minute": LIMIT},
-               timeout=5).raise_for_status()
+    httpx.post(
+        f"{replicas.sims}/capillary/__sim/config", json={"rate_limit_per_minute": LIMIT}, timeout=5
+    ).raise_for_status()
 
 
 def test_two_replicas_share_one_provider_quota(replicas: Replicas) -> None:
@@ -188,8 +228,12 @@ def test_two_replicas_share_one_provider_quota(replicas: Replicas) -> None:
     assert BURST <= calls <= BURST + (LIMIT - BURST) * elapsed / 60 + 1 <= LIMIT, (calls, elapsed)
     # Never refused: every call the simulator saw was within its limit (it counts the ones it refuses too),
     # and no replica met a 429 (which it would have reported as RATE_LIMITED).
-    assert replicas.metric("customer_graph_provider_call_duration_seconds_count", provider="CAPILLARY",
-                           outcome="RATE_LIMITED") == 0
+    assert (
+        replicas.metric(
+            "customer_graph_provider_call_duration_seconds_count", provider="CAPILLARY", outcome="RATE_LIMITED"
+        )
+        == 0
+    )
     served = [a for a in answers if (a.get("data") or {}).get("customerByRecord")]
     assert len(served) >= BURST - 2  # (a merge victim costs two calls)
     assert replicas.metric("customer_graph_rate_limit_wait_seconds_count", provider="CAPILLARY") > 0
@@ -204,8 +248,12 @@ def test_without_redis_each_replica_spends_the_quota_on_its_own(replicas: Replic
     limit_capillary(replicas)
     drive(replicas, 60)
     assert sum(replicas.sim_calls("capillary").values()) > LIMIT
-    assert replicas.metric("customer_graph_provider_call_duration_seconds_count", provider="CAPILLARY",
-                           outcome="RATE_LIMITED") > 0
+    assert (
+        replicas.metric(
+            "customer_graph_provider_call_duration_seconds_count", provider="CAPILLARY", outcome="RATE_LIMITED"
+        )
+        > 0
+    )
 
 
 def test_two_replicas_share_one_idempotency_key_space_and_one_journal(replicas: Replicas) -> None:
@@ -213,9 +261,12 @@ def test_two_replicas_share_one_idempotency_key_space_and_one_journal(replicas: 
 
     async def both() -> list[dict[str, Any]]:
         async with httpx.AsyncClient(timeout=30) as client:
+
             async def send(gateway: str) -> dict[str, Any]:
-                response = await client.post(f"{gateway}/graphql", json={
-                    "query": CREATE, "variables": {"key": f"same-{email}", "email": email, "mobile": phone}})
+                response = await client.post(
+                    f"{gateway}/graphql",
+                    json={"query": CREATE, "variables": {"key": f"same-{email}", "email": email, "mobile": phone}},
+                )
                 body: dict[str, Any] = response.json()
                 return body
 
@@ -224,15 +275,20 @@ def test_two_replicas_share_one_idempotency_key_space_and_one_journal(replicas: 
     first, second = asyncio.run(both())
     assert first["data"]["createCustomer"]["customer"]["id"] == second["data"]["createCustomer"]["customer"]["id"]
     assert first["data"]["createCustomer"]["writeId"] == second["data"]["createCustomer"]["writeId"]
-    created = {"capillary": "POST /v2/customers", "martjack": "POST /developerapi/Customer/{merchantId}/Create",
-               "openloyalty": "POST /api/{storeCode}/admin/customer/register", "twc": "POST /api/v2/customers"}
+    created = {
+        "capillary": "POST /v2/customers",
+        "martjack": "POST /developerapi/Customer/{merchantId}/Create",
+        "openloyalty": "POST /api/{storeCode}/admin/customer/register",
+        "twc": "POST /api/v2/customers",
+    }
     for prefix, key in created.items():
         assert replicas.sim_calls(prefix).get(key) == 1, prefix  # one customer, whichever replica answered
 
     # A write left pending by one replica is finished once, by one of them, when the provider is back.
     other = f"grace.{secrets.token_hex(3)}@example.org"
-    httpx.post(f"{replicas.sims}/twc/__sim/faults", json={"error_rate": 1.0, "error_status": 503},
-               timeout=5).raise_for_status()
+    httpx.post(
+        f"{replicas.sims}/twc/__sim/faults", json={"error_rate": 1.0, "error_status": 503}, timeout=5
+    ).raise_for_status()
     variables = {"key": f"k-{other}", "email": other, "mobile": mobile()}
     pending = replicas.post(0, CREATE, variables)["data"]["createCustomer"]
     # The refused attempt reached TWC's create (503) or, on a replica that had no TWC token yet, only its token

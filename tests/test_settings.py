@@ -50,10 +50,22 @@ def test_a_missing_secret_is_an_error_at_its_path(secrets: Path, monkeypatch: py
 
 def test_every_error_is_reported_with_its_path_and_no_secret_value() -> None:
     with pytest.raises(SettingsError) as caught:
-        parse({"server": {"port": 0}, "providers": {
-            "capillary": {"base_url": "http://x", "auth": "oauth", "oauth_secret": "leaky-value"},
-            "twc": {"base_url": "http://x", "tenant": "t", "client_id": "c", "client_secret": "s",
-                    "policy": {"deadline": -1}, "colour": "blue"}}})
+        parse(
+            {
+                "server": {"port": 0},
+                "providers": {
+                    "capillary": {"base_url": "http://x", "auth": "oauth", "oauth_secret": "leaky-value"},
+                    "twc": {
+                        "base_url": "http://x",
+                        "tenant": "t",
+                        "client_id": "c",
+                        "client_secret": "s",
+                        "policy": {"deadline": -1},
+                        "colour": "blue",
+                    },
+                },
+            }
+        )
     paths = {path for path, _ in caught.value.problems}
     assert {"server.port", "providers.capillary", "providers.twc.policy.deadline", "providers.twc.colour"} <= paths
     assert "leaky-value" not in str(caught.value)
@@ -62,8 +74,13 @@ def test_every_error_is_reported_with_its_path_and_no_secret_value() -> None:
 def test_check_config_explains_errors_on_the_command_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[providers.twc]\nbase_url = "http://x"\ntenant = "t"\n')
-    result = subprocess.run([sys.executable, "-m", "customer_graph.cli", "check-config", str(bad)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "customer_graph.cli", "check-config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "providers.twc.client_id: Field required" in result.stderr
     assert "providers.twc.client_secret: Field required" in result.stderr
@@ -75,7 +92,10 @@ def test_the_example_configures_clients_and_limits_for_production(secrets: Path)
     settings = load(secrets)
     assert settings.server.environment == "production"
     assert (settings.server.graphiql, settings.server.introspection, settings.server.field_suggestions) == (
-        False, False, False)
+        False,
+        False,
+        False,
+    )
     storefront, crm = settings.auth.api_keys
     assert storefront.key_sha256 is not None and storefront.scopes == ["customers:read"]
     assert crm.digest() == key_digest("crm-api-key-from-the-environment")
@@ -88,29 +108,52 @@ def security_settings(**sections: object) -> dict[str, object]:
     return {"providers": {}, **sections}
 
 
-@pytest.mark.parametrize(("sections", "path"), [
-    ({"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:read"], "key": "written-in-the-file-0123456"}]}},
-     "auth.api_keys.0.key"),
-    ({"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:read"]}]}}, "auth.api_keys.0"),
-    ({"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:everything"], "key_sha256": "0" * 64}]}},
-     "auth.api_keys.0.scopes.0"),
-    ({"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:read"], "key_sha256": "not-hex"}]}},
-     "auth.api_keys.0.key_sha256"),
-    ({"auth": {"api_keys": [{"client_id": "a b", "scopes": ["customers:read"], "key_sha256": "0" * 64}]}},
-     "auth.api_keys.0.client_id"),
-    ({"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:read"], "key_sha256": "0" * 64},
-                            {"client_id": "b", "scopes": ["customers:read"], "key_sha256": "0" * 64}]}},
-     "auth.api_keys"),
-    ({"auth": {"jwt": {"hs256_secret": "too-short"}}}, "auth.jwt.hs256_secret"),
-    ({"auth": {"jwt": {"jwks_file": "/nonexistent/jwks.json"}}}, "auth.jwt.jwks_file"),
-    ({"auth": {"jwt": {"issuer": "https://auth.example"}}}, "auth.jwt"),
-    ({"limits": {"max_query_bytes": 100_000, "max_body_bytes": 50_000}}, "limits"),
-    ({"limits": {"max_depth": 1}}, "limits.max_depth"),
-    ({"server": {"environment": "staging"}}, "server.environment"),
-    ({"server": {"environment": "production"}}, "auth"),
-    ({"server": {"environment": "production"}, "auth": {"required": False}}, "auth.required"),
-    ({"server": {"environment": "production"}, "auth": {"jwt": {"hs256_secret": "x" * 32}}}, "auth.jwt.audience"),
-])
+@pytest.mark.parametrize(
+    ("sections", "path"),
+    [
+        (
+            {
+                "auth": {
+                    "api_keys": [{"client_id": "a", "scopes": ["customers:read"], "key": "written-in-the-file-0123456"}]
+                }
+            },
+            "auth.api_keys.0.key",
+        ),
+        ({"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:read"]}]}}, "auth.api_keys.0"),
+        (
+            {"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:everything"], "key_sha256": "0" * 64}]}},
+            "auth.api_keys.0.scopes.0",
+        ),
+        (
+            {"auth": {"api_keys": [{"client_id": "a", "scopes": ["customers:read"], "key_sha256": "not-hex"}]}},
+            "auth.api_keys.0.key_sha256",
+        ),
+        (
+            {"auth": {"api_keys": [{"client_id": "a b", "scopes": ["customers:read"], "key_sha256": "0" * 64}]}},
+            "auth.api_keys.0.client_id",
+        ),
+        (
+            {
+                "auth": {
+                    "api_keys": [
+                        {"client_id": "a", "scopes": ["customers:read"], "key_sha256": "0" * 64},
+                        {"client_id": "b", "scopes": ["customers:read"], "key_sha256": "0" * 64},
+                    ]
+                }
+            },
+            "auth.api_keys",
+        ),
+        ({"auth": {"jwt": {"hs256_secret": "too-short"}}}, "auth.jwt.hs256_secret"),
+        ({"auth": {"jwt": {"jwks_file": "/nonexistent/jwks.json"}}}, "auth.jwt.jwks_file"),
+        ({"auth": {"jwt": {"issuer": "https://auth.example"}}}, "auth.jwt"),
+        ({"limits": {"max_query_bytes": 100_000, "max_body_bytes": 50_000}}, "limits"),
+        ({"limits": {"max_depth": 1}}, "limits.max_depth"),
+        ({"server": {"environment": "staging"}}, "server.environment"),
+        ({"server": {"environment": "production"}}, "auth"),
+        ({"server": {"environment": "production"}, "auth": {"required": False}}, "auth.required"),
+        ({"server": {"environment": "production"}, "auth": {"jwt": {"hs256_secret": "x" * 32}}}, "auth.jwt.audience"),
+    ],
+)
 def test_security_settings_errors_name_their_path(sections: dict[str, object], path: str) -> None:
     with pytest.raises(SettingsError) as caught:
         parse(security_settings(**sections))
@@ -121,8 +164,12 @@ def test_security_settings_errors_name_their_path(sections: dict[str, object], p
 def test_development_may_run_without_authentication_but_serve_wants_it_said() -> None:
     settings = parse(security_settings())
     assert settings.auth.required and settings.security_problems() == [
-        ("auth", "no client can authenticate: add [[auth.api_keys]] or [auth.jwt], or set auth.required = false "
-                 "for local development")]
+        (
+            "auth",
+            "no client can authenticate: add [[auth.api_keys]] or [auth.jwt], or set auth.required = false "
+            "for local development",
+        )
+    ]
     assert parse(security_settings(auth={"required": False})).security_problems() == []
 
 

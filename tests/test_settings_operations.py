@@ -19,11 +19,18 @@ def problems(data: dict[str, object]) -> dict[str, str]:
 def test_replicas_on_postgresql_and_redis_with_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DB_PASSWORD", "db-s3cret")
     monkeypatch.setenv("REDIS_PASSWORD", "redis-s3cret")
-    settings = parse({"providers": {},
-                      "store": {"url": "postgresql://cg@db:5432/cg", "password": {"env": "DB_PASSWORD"},
-                                "postgres_schema": "gateway", "pool_size": 20},
-                      "redis": {"url": "rediss://redis:6380/2", "password": {"env": "REDIS_PASSWORD"},
-                                "cache_ttl_seconds": 15}})
+    settings = parse(
+        {
+            "providers": {},
+            "store": {
+                "url": "postgresql://cg@db:5432/cg",
+                "password": {"env": "DB_PASSWORD"},
+                "postgres_schema": "gateway",
+                "pool_size": 20,
+            },
+            "redis": {"url": "rediss://redis:6380/2", "password": {"env": "REDIS_PASSWORD"}, "cache_ttl_seconds": 15},
+        }
+    )
     assert settings.store.password is not None and settings.store.password.get_secret_value() == "db-s3cret"
     assert settings.redis is not None and settings.redis.rate_limits and settings.redis.cache_ttl_seconds == 15
     assert "s3cret" not in repr(settings)
@@ -43,22 +50,38 @@ def test_a_password_written_in_a_url_is_refused_without_echoing_it() -> None:
 
 
 def test_each_operations_error_names_its_path() -> None:
-    found = problems({
-        "store": {"url": "mysql://db/cg", "postgres_schema": "Drop Table", "pool_size": 1},
-        "redis": {"url": "http://redis", "key_prefix": "", "cache_ttl_seconds": -1},
-        "observability": {"log_format": "xml", "log_level": "LOUD", "colour": "blue",
-                          "tracing": {"exporter": "zipkin", "sample_ratio": 2}},
-    })
-    assert set(found) == {"store.url", "store.postgres_schema", "store.pool_size", "redis.url", "redis.key_prefix",
-                          "redis.cache_ttl_seconds", "observability.log_format", "observability.log_level",
-                          "observability.colour", "observability.tracing.exporter",
-                          "observability.tracing.sample_ratio"}
+    found = problems(
+        {
+            "store": {"url": "mysql://db/cg", "postgres_schema": "Drop Table", "pool_size": 1},
+            "redis": {"url": "http://redis", "key_prefix": "", "cache_ttl_seconds": -1},
+            "observability": {
+                "log_format": "xml",
+                "log_level": "LOUD",
+                "colour": "blue",
+                "tracing": {"exporter": "zipkin", "sample_ratio": 2},
+            },
+        }
+    )
+    assert set(found) == {
+        "store.url",
+        "store.postgres_schema",
+        "store.pool_size",
+        "redis.url",
+        "redis.key_prefix",
+        "redis.cache_ttl_seconds",
+        "observability.log_format",
+        "observability.log_level",
+        "observability.colour",
+        "observability.tracing.exporter",
+        "observability.tracing.sample_ratio",
+    }
 
 
 def test_tracing_without_the_extra_installed_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name.startswith("opentelemetry") else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name.startswith("opentelemetry") else real(name, *a)
+    )
     found = problems({"observability": {"tracing": {"enabled": True}}})
     assert list(found) == ["observability.tracing"]
     assert "pip install 'customer-graph[tracing]'" in found["observability.tracing"]

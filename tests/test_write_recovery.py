@@ -23,9 +23,12 @@ from tests.test_cli import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 EMAIL = "grace.hopper@example.org"
-CREATE = """mutation($key: String) { createCustomer(idempotencyKey: $key, input: {
+CREATE = (
+    """mutation($key: String) { createCustomer(idempotencyKey: $key, input: {
   firstName: "Grace", lastName: "Hopper", email: "%s", mobile: "+44 7911 123457", password: "C0bol-rules"}) {
-  writeId customer { id records { provider } } outcomes { provider status } userErrors { code } } }""" % EMAIL
+  writeId customer { id records { provider } } outcomes { provider status } userErrors { code } } }"""
+    % EMAIL
+)
 
 
 def wait_until(url: str, seconds: float = 30) -> None:
@@ -43,9 +46,23 @@ def wait_until(url: str, seconds: float = 30) -> None:
 @pytest.fixture
 def simulators() -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "simulate", "--port", str(port),
-                                "--capillary-rpm", "0", "--customers", "40"], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "customer_graph.cli",
+            "simulate",
+            "--port",
+            str(port),
+            "--capillary-rpm",
+            "0",
+            "--customers",
+            "40",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(f"{base}/twc/openapi.json")
@@ -83,8 +100,12 @@ def _toml(value: Any) -> str:
 
 
 def start_gateway(config: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "customer_graph.cli", "serve", "--config", str(config),
-                                "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "customer_graph.cli", "serve", "--config", str(config), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_until(f"http://127.0.0.1:{port}/readyz")
     return process
 
@@ -97,8 +118,11 @@ async def customers_with_email(sims: str) -> dict[Provider, int]:
         connector = build_connector(provider, section)
         try:
             page = await connector.search(EMAIL, 0, 10)
-            counts[provider] = sum(1 for r in page.records if not r.identifiers or any(
-                i.value == EMAIL for i in r.identifiers)) if page.total is None else page.total
+            counts[provider] = (
+                sum(1 for r in page.records if not r.identifiers or any(i.value == EMAIL for i in r.identifiers))
+                if page.total is None
+                else page.total
+            )
         finally:
             await connector.aclose()
     return counts
@@ -110,7 +134,8 @@ def sim_calls(sims: str, prefix: str, key: str) -> int:
 
 
 def test_a_client_retry_after_a_dropped_connection_creates_one_customer_per_provider(
-        simulators: str, tmp_path: Path) -> None:
+    simulators: str, tmp_path: Path
+) -> None:
     port = free_port()
     gateway = start_gateway(write_config(tmp_path, simulators), port)
     try:
@@ -129,8 +154,7 @@ def test_a_client_retry_after_a_dropped_connection_creates_one_customer_per_prov
         gateway.wait(timeout=10)
 
 
-def test_a_gateway_killed_between_providers_finishes_the_write_on_restart(
-        simulators: str, tmp_path: Path) -> None:
+def test_a_gateway_killed_between_providers_finishes_the_write_on_restart(simulators: str, tmp_path: Path) -> None:
     config = write_config(tmp_path, simulators)
     port = free_port()
     gateway = start_gateway(config, port)
@@ -144,8 +168,9 @@ def test_a_gateway_killed_between_providers_finishes_the_write_on_restart(
             def kill_when_in_flight() -> None:
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline:
-                    if (sim_calls(simulators, "twc", "POST /api/v2/customers") == 1
-                            and sim_calls(simulators, "openloyalty", "POST /api/{storeCode}/admin/customer/register")):
+                    if sim_calls(simulators, "twc", "POST /api/v2/customers") == 1 and sim_calls(
+                        simulators, "openloyalty", "POST /api/{storeCode}/admin/customer/register"
+                    ):
                         break
                     time.sleep(0.02)
                 time.sleep(0.2)
@@ -161,17 +186,21 @@ def test_a_gateway_killed_between_providers_finishes_the_write_on_restart(
         gateway = start_gateway(config, port)
         deadline = time.monotonic() + 20
         while True:
-            answer = client.post(f"http://127.0.0.1:{port}/graphql", json={
-                "query": '{ customerByIdentifier(type: EMAIL, value: "%s") { records { provider } } }' % EMAIL}).json()
+            answer = client.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": '{ customerByIdentifier(type: EMAIL, value: "%s") { records { provider } } }' % EMAIL},
+            ).json()
             records = (answer["data"]["customerByIdentifier"] or {}).get("records") or []
             if len(records) == 4:
                 break
             assert time.monotonic() < deadline, answer
             time.sleep(0.25)
         assert asyncio.run(customers_with_email(simulators)) == dict.fromkeys(Provider, 1)
-        for prefix, key in (("capillary", "POST /v2/customers"),
-                            ("martjack", "POST /developerapi/Customer/{merchantId}/Create"),
-                            ("openloyalty", "POST /api/{storeCode}/admin/customer/register")):
+        for prefix, key in (
+            ("capillary", "POST /v2/customers"),
+            ("martjack", "POST /developerapi/Customer/{merchantId}/Create"),
+            ("openloyalty", "POST /api/{storeCode}/admin/customer/register"),
+        ):
             assert sim_calls(simulators, prefix, key) == 1, prefix  # nothing applied twice
     finally:
         client.close()
@@ -193,8 +222,14 @@ def test_journal_list_shows_pending_writes_and_retry_finishes_them(simulators: s
         gateway.wait(timeout=10)
 
     def journal(action: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "customer_graph.cli", "journal", action, "--config", str(config)],
-                              capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "customer_graph.cli", "journal", action, "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=ROOT,
+        )
 
     listed = journal("list")
     assert listed.returncode == 1

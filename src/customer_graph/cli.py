@@ -19,10 +19,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulate.add_argument("--port", type=int, default=9000)
     simulate.add_argument("--seed", type=int, default=DEFAULT_SEED)
     simulate.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
-    simulate.add_argument("--token-ttl", type=float, default=None,
-                          help="token lifetime in seconds for every provider (default: each provider's own)")
-    simulate.add_argument("--capillary-rpm", type=int, default=None,
-                          help="Capillary requests-per-minute limit (0 disables; default 600)")
+    simulate.add_argument(
+        "--token-ttl",
+        type=float,
+        default=None,
+        help="token lifetime in seconds for every provider (default: each provider's own)",
+    )
+    simulate.add_argument(
+        "--capillary-rpm", type=int, default=None, help="Capillary requests-per-minute limit (0 disables; default 600)"
+    )
     simulate.add_argument("--stats", action="store_true", help="print the dataset's overlap statistics and exit")
     simulate.set_defaults(handler=_simulate)
 
@@ -51,8 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     api_key = commands.add_parser("api-key", help="make a new client API key and the [[auth.api_keys]] entry for it")
     api_key.add_argument("client_id")
-    api_key.add_argument("--scopes", default="customers:read",
-                         help="comma-separated: customers:read, customers:write, customers:pii, customers:admin")
+    api_key.add_argument(
+        "--scopes",
+        default="customers:read",
+        help="comma-separated: customers:read, customers:write, customers:pii, customers:admin",
+    )
     api_key.set_defaults(handler=_api_key)
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
@@ -77,10 +85,12 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"\n  GraphiQL:    {graphiql_url(base, keys.every_scope)}")
     print(f"               (opens with the API key in its Headers tab; or open {base}/graphql and add it there)")
     print(f"  API key:     {keys.every_scope}   (every scope; send it as the X-API-Key header)")
-    print(f"               {keys.without_pii}   (without customers:pii: e-mail, phone, birth date and "
-          "addresses masked)")
-    print(f"  simulators:  {base}/sim/capillary, /sim/martjack, /sim/openloyalty, /sim/twc"
-          "  (stats: <prefix>/__sim/stats)")
+    print(
+        f"               {keys.without_pii}   (without customers:pii: e-mail, phone, birth date and addresses masked)"
+    )
+    print(
+        f"  simulators:  {base}/sim/capillary, /sim/martjack, /sim/openloyalty, /sim/twc  (stats: <prefix>/__sim/stats)"
+    )
     for number, example in enumerate(examples(dataset), start=1):
         print(f"\n# {number}. {example.title}\n{example.query}")
     print(flush=True)
@@ -110,10 +120,13 @@ def _serve(args: argparse.Namespace) -> int:
     from customer_graph.server.observability import configure_process
 
     logging_options = configure_process(settings.observability)  # JSON logs without customer data; tracing
-    app = create_app(gateway, graphiql=settings.server.graphiql, metrics=settings.observability.metrics,
-                     security=build_security(settings))
-    uvicorn.run(app, host=args.host or settings.server.host, port=args.port or settings.server.port,
-                **logging_options)
+    app = create_app(
+        gateway,
+        graphiql=settings.server.graphiql,
+        metrics=settings.observability.metrics,
+        security=build_security(settings),
+    )
+    uvicorn.run(app, host=args.host or settings.server.host, port=args.port or settings.server.port, **logging_options)
     return 0
 
 
@@ -159,9 +172,12 @@ def _journal(args: argparse.Namespace) -> int:
                     retry = ""
                     if step.next_attempt_at:
                         retry = "  next " + datetime.datetime.fromtimestamp(
-                            step.next_attempt_at, datetime.UTC).isoformat(timespec="seconds")
-                    print(f"    {step.provider.name:<13} {step.operation:<24} {step.status.value:<11} "
-                          f"attempts {step.attempts}  {step.error_code or ''}{retry}")
+                            step.next_attempt_at, datetime.UTC
+                        ).isoformat(timespec="seconds")
+                    print(
+                        f"    {step.provider.name:<13} {step.operation:<24} {step.status.value:<11} "
+                        f"attempts {step.attempts}  {step.error_code or ''}{retry}"
+                    )
             if not writes:
                 print("no open writes")
             return 0 if not writes else 1
@@ -208,8 +224,9 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.stats:
         print(json.dumps(dataset.stats(), indent=2, ensure_ascii=False))
         return 0
-    options = SimulatorOptions(token_ttl_seconds=args.token_ttl, capillary_rate_limit_per_minute=args.capillary_rpm,
-                               seed=args.seed)
+    options = SimulatorOptions(
+        token_ttl_seconds=args.token_ttl, capillary_rate_limit_per_minute=args.capillary_rpm, seed=args.seed
+    )
     app = create_simulators_app(dataset, options)
     base = f"http://{args.host}:{args.port}"
     print(f"customer-graph simulators: {len(dataset.persons)} persons, seed {args.seed}")

@@ -37,8 +37,9 @@ class Gateway:
 
     def __post_init__(self) -> None:
         self._supported = {p: supported_facets(c) for p, c in self.connectors.items()}
-        self._providers = {facet: frozenset(p for p, facets in self._supported.items() if facet in facets)
-                           for facet in Facet}
+        self._providers = {
+            facet: frozenset(p for p, facets in self._supported.items() if facet in facets) for facet in Facet
+        }
 
     async def aclose(self) -> None:
         for connector in self.connectors.values():

@@ -62,8 +62,9 @@ class RequestLoaders:
     data for ``{PROFILE, LOYALTY}`` shares the loader (and the cache) of ``{PROFILE}``.
     """
 
-    def __init__(self, connectors: Mapping[Provider, Connector],
-                 supported: Mapping[Provider, frozenset[Facet]] | None = None) -> None:
+    def __init__(
+        self, connectors: Mapping[Provider, Connector], supported: Mapping[Provider, frozenset[Facet]] | None = None
+    ) -> None:
         self.connectors = connectors
         self.supported = supported or {p: supported_facets(c) for p, c in connectors.items()}
         self._by_id: dict[tuple[Provider, frozenset[Facet]], RecordByIdLoader] = {}

@@ -160,7 +160,11 @@ class ProvidersSettings(_Strict):
 
 class IdentitySettings(_Strict):
     rules: list[Literal["email", "mobile", "martjack-id", "customer-ref"]] = [
-        "email", "mobile", "martjack-id", "customer-ref"]
+        "email",
+        "mobile",
+        "martjack-id",
+        "customer-ref",
+    ]
     # Per unified field (first_name, last_name, birth_date, gender, status): providers in priority order.
     survivorship: dict[str, list[ProviderName]] = {}
     default_priority: list[ProviderName] = [Provider.CAPILLARY, Provider.OPEN_LOYALTY, Provider.TWC, Provider.MARTJACK]
@@ -400,8 +404,12 @@ class Settings(_Strict):
     providers: ProvidersSettings
 
     def enabled_providers(self) -> dict[Provider, _ProviderSettings]:
-        sections = {Provider.CAPILLARY: self.providers.capillary, Provider.MARTJACK: self.providers.martjack,
-                    Provider.OPEN_LOYALTY: self.providers.openloyalty, Provider.TWC: self.providers.twc}
+        sections = {
+            Provider.CAPILLARY: self.providers.capillary,
+            Provider.MARTJACK: self.providers.martjack,
+            Provider.OPEN_LOYALTY: self.providers.openloyalty,
+            Provider.TWC: self.providers.twc,
+        }
         return {p: s for p, s in sections.items() if s is not None and s.enabled}
 
     def security_problems(self) -> list[tuple[str, str]]:
@@ -413,11 +421,20 @@ class Settings(_Strict):
             if production:
                 problems.append(("auth.required", "must be true in production"))
         elif not self.auth.api_keys and self.auth.jwt is None:
-            problems.append(("auth", "no client can authenticate: add [[auth.api_keys]] or [auth.jwt]"
-                             + ("" if production else ", or set auth.required = false for local development")))
+            problems.append(
+                (
+                    "auth",
+                    "no client can authenticate: add [[auth.api_keys]] or [auth.jwt]"
+                    + ("" if production else ", or set auth.required = false for local development"),
+                )
+            )
         if production and self.auth.jwt is not None and self.auth.jwt.audience is None:
-            problems.append(("auth.jwt.audience", "required in production, so that a token issued for another "
-                             "service is not accepted here"))
+            problems.append(
+                (
+                    "auth.jwt.audience",
+                    "required in production, so that a token issued for another service is not accepted here",
+                )
+            )
         return problems
 
 
@@ -425,8 +442,12 @@ def parse(data: dict[str, Any]) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError([(".".join(str(p) for p in e["loc"]) or "(root)", e["msg"])
-                             for e in exc.errors(include_input=False, include_url=False)]) from None
+        raise SettingsError(
+            [
+                (".".join(str(p) for p in e["loc"]) or "(root)", e["msg"])
+                for e in exc.errors(include_input=False, include_url=False)
+            ]
+        ) from None
     if settings.server.environment == "production" and settings.security_problems():
         raise SettingsError(settings.security_problems())
     return settings

@@ -71,8 +71,9 @@ def lookups(dataset: Dataset) -> list[tuple[IdentifierKey, str]]:
 def new_customer() -> CustomerDraft:
     n = next(_drafts)
     tag = uuid.uuid4().hex[:10]
-    return CustomerDraft(first_name="New", last_name=f"Customer{n}", email=f"new.{tag}@example.com",
-                         external_id=f"NEW{tag.upper()}")
+    return CustomerDraft(
+        first_name="New", last_name=f"Customer{n}", email=f"new.{tag}@example.com", external_id=f"NEW{tag.upper()}"
+    )
 
 
 async def build_harness(policy: Policy) -> Harness:

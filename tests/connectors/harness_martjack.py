@@ -36,15 +36,17 @@ def martjack_parts(data: Dataset) -> list[MartjackPart]:
 
 
 def config() -> MartjackConfig:
-    return MartjackConfig(base_url=BASE_URL, merchant_id=DEMO_MERCHANT_ID, public_key=DEMO_APP.public_key,
-                          secret=DEMO_APP.secret)
+    return MartjackConfig(
+        base_url=BASE_URL, merchant_id=DEMO_MERCHANT_ID, public_key=DEMO_APP.public_key, secret=DEMO_APP.secret
+    )
 
 
 def new_customer() -> CustomerDraft:
     n = next(_serial)
     tag = uuid.uuid4().hex[:10]
-    return CustomerDraft(first_name="Nova", last_name=f"Tester{n}", email=f"nova.{tag}@new.example",
-                         password=f"Pw-{tag}")
+    return CustomerDraft(
+        first_name="Nova", last_name=f"Tester{n}", email=f"nova.{tag}@new.example", password=f"Pw-{tag}"
+    )
 
 
 def lookups(parts: list[MartjackPart]) -> list[tuple[IdentifierKey, str]]:
@@ -53,8 +55,7 @@ def lookups(parts: list[MartjackPart]) -> list[tuple[IdentifierKey, str]]:
     return [
         (IdentifierKey(IdentifierType.USERNAME, by_email[1].user_name), by_email[1].user_id.lower()),
         (IdentifierKey(IdentifierType.EMAIL, normalise_email(by_email[2].user_name)), by_email[2].user_id.lower()),
-        (IdentifierKey(IdentifierType.MOBILE, normalise_phone(by_mobile[0].user_name)),
-         by_mobile[0].user_id.lower()),
+        (IdentifierKey(IdentifierType.MOBILE, normalise_phone(by_mobile[0].user_name)), by_mobile[0].user_id.lower()),
     ]
 
 

@@ -39,9 +39,12 @@ class OpenLoyaltyHarness(Harness):
 def new_customer() -> CustomerDraft:
     """A valid, unique draft: its e-mail and mobile belong to nobody in the dataset."""
     n = next(_numbers)
-    return CustomerDraft(first_name="Harness", last_name=f"Customer{n}",
-                         email=f"harness.{n}.{uuid.uuid4().hex[:8]}@example.test",
-                         mobile=f"+447911{n:06d}")
+    return CustomerDraft(
+        first_name="Harness",
+        last_name=f"Customer{n}",
+        email=f"harness.{n}.{uuid.uuid4().hex[:8]}@example.test",
+        mobile=f"+447911{n:06d}",
+    )
 
 
 async def build_harness(policy: Policy) -> OpenLoyaltyHarness:
@@ -49,8 +52,9 @@ async def build_harness(policy: Policy) -> OpenLoyaltyHarness:
     # Open Loyalty has no standing rate limit of its own: nothing to disable.
     app = Starlette(routes=[Mount(PREFIX, app=create_app(dataset, SimulatorOptions(seed=SEED)))])
     transport = httpx.ASGITransport(app=app)
-    connector = OpenLoyaltyConnector(OpenLoyaltyConfig(BASE_URL, "admin", "open", store_code="DEFAULT"), policy,
-                                     transport=transport)
+    connector = OpenLoyaltyConnector(
+        OpenLoyaltyConfig(BASE_URL, "admin", "open", store_code="DEFAULT"), policy, transport=transport
+    )
     control = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
     persons = dataset.in_provider("openloyalty")
     parts = [p.openloyalty for p in persons if p.openloyalty is not None]
@@ -61,8 +65,10 @@ async def build_harness(policy: Policy) -> OpenLoyaltyHarness:
     lookups = [
         (IdentifierKey(IdentifierType.EMAIL, with_email.email), with_email.openloyalty.customer_id),
         (IdentifierKey(IdentifierType.MOBILE, with_mobile.mobile), with_mobile.openloyalty.customer_id),
-        (IdentifierKey(IdentifierType.CARD_NUMBER, with_card.openloyalty.loyalty_card_number or ""),
-         with_card.openloyalty.customer_id),
+        (
+            IdentifierKey(IdentifierType.CARD_NUMBER, with_card.openloyalty.loyalty_card_number or ""),
+            with_card.openloyalty.customer_id,
+        ),
     ]
 
     async def close() -> None:

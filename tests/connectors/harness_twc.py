@@ -61,8 +61,9 @@ def config(**overrides: str) -> TwcConfig:
 Wrap = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
 
 
-async def build_harness(policy: Policy, *, dataset: Dataset | None = None, wrap: Wrap | None = None,
-                        twc_config: TwcConfig | None = None) -> Harness:
+async def build_harness(
+    policy: Policy, *, dataset: Dataset | None = None, wrap: Wrap | None = None, twc_config: TwcConfig | None = None
+) -> Harness:
     """``wrap`` puts a transport of the test's own between the connector and the simulator."""
     dataset = dataset or generate(SEED, PERSONS)
     app = create_app(dataset, SimulatorOptions(seed=SEED))  # TWC has no standing rate limit

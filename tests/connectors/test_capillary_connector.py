@@ -85,8 +85,7 @@ class Recording(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
     def bodies(self, method: str, path_end: str) -> list[Any]:
-        return [json.loads(r.content) for r in self.requests
-                if r.method == method and r.url.path.endswith(path_end)]
+        return [json.loads(r.content) for r in self.requests if r.method == method and r.url.path.endswith(path_end)]
 
 
 @pytest.fixture
@@ -103,8 +102,9 @@ async def recording(sim: Simulated) -> Recording:
 
 @pytest.fixture
 async def connector(sim: Simulated, recording: Recording) -> AsyncIterator[CapillaryConnector]:
-    built = CapillaryConnector(CapillaryConfig(BASE_URL, OAUTH, program_names={"1016": "DemoProgram"}), POLICY,
-                               transport=recording)
+    built = CapillaryConnector(
+        CapillaryConfig(BASE_URL, OAUTH, program_names={"1016": "DemoProgram"}), POLICY, transport=recording
+    )
     yield built
     await built.aclose()
 
@@ -121,8 +121,11 @@ async def read(connector: CapillaryConnector, record_id: str, facets: frozenset[
 
 
 def instore_only(sim: Simulated) -> list[CapillaryPart]:
-    return [p for p in parts(sim.dataset) if p.sources == ["INSTORE"] and not p.martjack_id and not p.victims
-            and p.view.email and p.view.mobile]
+    return [
+        p
+        for p in parts(sim.dataset)
+        if p.sources == ["INSTORE"] and not p.martjack_id and not p.victims and p.view.email and p.view.mobile
+    ]
 
 
 def by_age(sim: Simulated) -> tuple[CapillaryPart, CapillaryPart]:
@@ -144,15 +147,34 @@ def victim_and_survivor(sim: Simulated) -> tuple[str, str]:
 def test_capabilities_follow_the_design_table(connector: CapillaryConnector) -> None:
     assert isinstance(connector, Connector)
     caps = connector.capabilities
-    native = {Operation.GET_RECORDS, Operation.FIND_BY_IDENTIFIER, Operation.SEARCH, Operation.SUBSCRIPTIONS,
-              Operation.LOYALTY, Operation.CREATE, Operation.UPDATE_PROFILE, Operation.ADD_IDENTIFIER,
-              Operation.REMOVE_IDENTIFIER, Operation.SET_SUBSCRIPTIONS, Operation.ENROLL_LOYALTY, Operation.MERGE}
+    native = {
+        Operation.GET_RECORDS,
+        Operation.FIND_BY_IDENTIFIER,
+        Operation.SEARCH,
+        Operation.SUBSCRIPTIONS,
+        Operation.LOYALTY,
+        Operation.CREATE,
+        Operation.UPDATE_PROFILE,
+        Operation.ADD_IDENTIFIER,
+        Operation.REMOVE_IDENTIFIER,
+        Operation.SET_SUBSCRIPTIONS,
+        Operation.ENROLL_LOYALTY,
+        Operation.MERGE,
+    }
     assert {op for op, s in caps.items() if s is Support.NATIVE} == native
     assert {op for op, s in caps.items() if s is Support.EMULATED} == {
-        Operation.ADDRESSES, Operation.UPSERT_ADDRESS, Operation.REMOVE_ADDRESS}
+        Operation.ADDRESSES,
+        Operation.UPSERT_ADDRESS,
+        Operation.REMOVE_ADDRESS,
+    }
     assert {op for op, s in caps.items() if s is Support.UNSUPPORTED} == {Operation.SET_STATUS, Operation.ERASE}
-    assert connector.lookup_types == {IdentifierType.EMAIL, IdentifierType.MOBILE, IdentifierType.EXTERNAL_ID,
-                                      IdentifierType.WECHAT, IdentifierType.MARTJACK_ID}
+    assert connector.lookup_types == {
+        IdentifierType.EMAIL,
+        IdentifierType.MOBILE,
+        IdentifierType.EXTERNAL_ID,
+        IdentifierType.WECHAT,
+        IdentifierType.MARTJACK_ID,
+    }
     assert connector.record_facets == {Facet.PROFILE, Facet.ADDRESSES}
 
 
@@ -160,7 +182,8 @@ def test_capabilities_follow_the_design_table(connector: CapillaryConnector) -> 
 
 
 async def test_a_read_of_a_capillary_merge_victim_resolves_to_the_survivor_8069_handled_not_an_error(
-        sim: Simulated, connector: CapillaryConnector) -> None:
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
     victim, survivor = victim_and_survivor(sim)
     record = await read(connector, victim, PROFILE)
     assert record.record_id == survivor
@@ -170,8 +193,9 @@ async def test_a_read_of_a_capillary_merge_victim_resolves_to_the_survivor_8069_
     assert await calls(sim) == Counter({GET: 2, RETRO: 1})
 
 
-async def test_reads_embed_only_what_the_facets_need(sim: Simulated, connector: CapillaryConnector,
-                                                     recording: Recording) -> None:
+async def test_reads_embed_only_what_the_facets_need(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     record_id = str(parts(sim.dataset)[0].customer_id)
     profile = await read(connector, record_id, PROFILE)
     loyalty = await read(connector, record_id, frozenset({Facet.LOYALTY}))
@@ -186,14 +210,21 @@ async def test_reads_embed_only_what_the_facets_need(sim: Simulated, connector: 
 
 
 async def test_a_read_maps_the_seeded_customer(sim: Simulated, connector: CapillaryConnector) -> None:
-    person = next(p for p in sim.dataset.persons if p.capillary and p.capillary.view.mobile
-                  and p.capillary.martjack_id and p.gender in ("male", "female"))
+    person = next(
+        p
+        for p in sim.dataset.persons
+        if p.capillary and p.capillary.view.mobile and p.capillary.martjack_id and p.gender in ("male", "female")
+    )
     part = person.capillary
     assert part is not None and part.martjack_id
     record = await read(connector, str(part.customer_id))
     values = {(i.type, i.value) for i in record.identifiers}
-    assert {(IdentifierType.EMAIL, person.email), (IdentifierType.MOBILE, person.mobile),
-            (IdentifierType.EXTERNAL_ID, part.external_id), (IdentifierType.MARTJACK_ID, part.martjack_id)} <= values
+    assert {
+        (IdentifierType.EMAIL, person.email),
+        (IdentifierType.MOBILE, person.mobile),
+        (IdentifierType.EXTERNAL_ID, part.external_id),
+        (IdentifierType.MARTJACK_ID, part.martjack_id),
+    } <= values
     assert (record.first_name, record.last_name) == (part.view.first_name, part.view.last_name)
     assert record.birth_date == person.birth_date
     assert record.gender is Gender(person.gender.upper())
@@ -201,17 +232,25 @@ async def test_a_read_maps_the_seeded_customer(sim: Simulated, connector: Capill
     assert record.addresses is not None
     [address] = record.addresses
     assert (address.city, address.state, address.postcode, address.country) == (
-        person.address.city, person.address.state, person.address.postcode, person.address.country)
+        person.address.city,
+        person.address.state,
+        person.address.postcode,
+        person.address.country,
+    )
     assert {p.program_id for p in record.loyalty_programs or ()} == {str(b.program_id) for b in part.programs}
     balance = part.programs[0]
     [program] = [p for p in record.loyalty_programs or () if p.program_id == str(balance.program_id)]
-    assert (program.points, program.tier, program.points_expiry) == (balance.points, balance.tier,
-                                                                     balance.points_expiry)
+    assert (program.points, program.tier, program.points_expiry) == (
+        balance.points,
+        balance.tier,
+        balance.points_expiry,
+    )
     assert program.name == "DemoProgram"
 
 
-async def test_lookups_send_mobiles_without_plus_dedupe_and_verify(sim: Simulated, connector: CapillaryConnector,
-                                                                   recording: Recording) -> None:
+async def test_lookups_send_mobiles_without_plus_dedupe_and_verify(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     part = next(p for p in parts(sim.dataset) if p.view.mobile and p.view.email)
     assert part.view.mobile and part.view.email
     mobile = IdentifierKey(IdentifierType.MOBILE, "+" + part.view.mobile)
@@ -221,8 +260,9 @@ async def test_lookups_send_mobiles_without_plus_dedupe_and_verify(sim: Simulate
     assert [s.record_id if isinstance(s, ProviderRecord) else s for s in slots[:3]] == [str(part.customer_id)] * 3
     assert isinstance(slots[3], ProviderUnsupported)
     lookups = [r.url.params for r in recording.requests if r.url.path.endswith("/lookup")]
-    assert sorted((p["identifierName"], p["identifierValue"], p["source"]) for p in lookups) == sorted([
-        ("mobile", part.view.mobile, "ALL"), ("email", part.view.email, "ALL")])
+    assert sorted((p["identifierName"], p["identifierValue"], p["source"]) for p in lookups) == sorted(
+        [("mobile", part.view.mobile, "ALL"), ("email", part.view.email, "ALL")]
+    )
     # Two keys, one customer: one read.
     assert (await calls(sim))[GET] == 1
 
@@ -239,13 +279,21 @@ async def test_search_hits_carry_names_only(sim: Simulated, connector: Capillary
 # -- writes -----------------------------------------------------------------------------------------------
 
 
-async def test_create_registers_in_the_configured_source_and_reads_back(sim: Simulated, connector: CapillaryConnector,
-                                                                        recording: Recording) -> None:
-    draft = CustomerDraft(first_name="Ada", last_name="Lovelace", email=" Ada.Lovelace@Example.com ",
-                          mobile="+919804542631", external_id="EXT-ADA", birth_date=date(1990, 12, 10),
-                          gender=Gender.FEMALE,
-                          address=AddressInput(line1="1 Main Street", city="Bengaluru", state="Karnataka",
-                                               postcode="560001", country="IN"))
+async def test_create_registers_in_the_configured_source_and_reads_back(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
+    draft = CustomerDraft(
+        first_name="Ada",
+        last_name="Lovelace",
+        email=" Ada.Lovelace@Example.com ",
+        mobile="+919804542631",
+        external_id="EXT-ADA",
+        birth_date=date(1990, 12, 10),
+        gender=Gender.FEMALE,
+        address=AddressInput(
+            line1="1 Main Street", city="Bengaluru", state="Karnataka", postcode="560001", country="IN"
+        ),
+    )
     result = await connector.create(draft)
     assert await calls(sim) == Counter({REGISTER: 1, GET: 1})
     [register] = [r for r in recording.requests if r.method == "POST" and r.url.path.endswith("/v2/customers")]
@@ -256,15 +304,18 @@ async def test_create_registers_in_the_configured_source_and_reads_back(sim: Sim
     assert record is not None and record.record_id.isdigit()
     assert result.details == {}
     assert {(i.type, i.value) for i in record.identifiers} >= {
-        (IdentifierType.EMAIL, "ada.lovelace@example.com"), (IdentifierType.MOBILE, "+919804542631"),
-        (IdentifierType.EXTERNAL_ID, "EXT-ADA")}
+        (IdentifierType.EMAIL, "ada.lovelace@example.com"),
+        (IdentifierType.MOBILE, "+919804542631"),
+        (IdentifierType.EXTERNAL_ID, "EXT-ADA"),
+    }
     assert (record.first_name, record.birth_date, record.gender) == ("Ada", date(1990, 12, 10), Gender.FEMALE)
     assert record.addresses and record.addresses[0].city == "Bengaluru" and record.addresses[0].country == "IN"
     assert record.addresses[0].line1 == "1 Main Street"
 
 
 async def test_create_that_auto_merges_reports_8050_and_returns_the_existing_customer(
-        sim: Simulated, connector: CapillaryConnector) -> None:
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
     existing = instore_only(sim)[0]
     draft = CustomerDraft(first_name="Web", last_name="Profile", email=existing.view.email, source="WEBSITE")
     result = await connector.create(draft)
@@ -274,20 +325,26 @@ async def test_create_that_auto_merges_reports_8050_and_returns_the_existing_cus
     assert any(i.source == "WEBSITE" for i in result.record.identifiers)
 
 
-async def test_create_with_subscriptions_writes_them_after_registering(sim: Simulated,
-                                                                       connector: CapillaryConnector) -> None:
-    draft = CustomerDraft(first_name="Sub", last_name="Scriber", email="sub.scriber@example.com",
-                          subscriptions=(SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING,
-                                                           SubscriptionStatus.OPT_IN),))
+async def test_create_with_subscriptions_writes_them_after_registering(
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
+    draft = CustomerDraft(
+        first_name="Sub",
+        last_name="Scriber",
+        email="sub.scriber@example.com",
+        subscriptions=(SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),),
+    )
     result = await connector.create(draft)
     assert await calls(sim) == Counter({REGISTER: 1, SUBSCRIBE: 1, GET: 1})
     assert result.record is not None and result.record.subscriptions is not None
     assert [(s.channel, s.kind, s.status) for s in result.record.subscriptions] == [
-        (Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)]
+        (Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)
+    ]
 
 
-async def test_a_refused_create_is_rejected_with_the_code_and_no_customer_data(sim: Simulated,
-                                                                              connector: CapillaryConnector) -> None:
+async def test_a_refused_create_is_rejected_with_the_code_and_no_customer_data(
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
     existing = instore_only(sim)[0]
     assert existing.view.email
     with pytest.raises(ProviderRejected) as caught:
@@ -297,8 +354,9 @@ async def test_a_refused_create_is_rejected_with_the_code_and_no_customer_data(s
     assert (await calls(sim))[REGISTER] == 1
 
 
-async def test_update_profile_puts_the_changed_fields_in_the_source(sim: Simulated, connector: CapillaryConnector,
-                                                                   recording: Recording) -> None:
+async def test_update_profile_puts_the_changed_fields_in_the_source(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     part = instore_only(sim)[0]
     record_id = str(part.customer_id)
     patch = ProfilePatch(first_name="Renamed", birth_date=date(1985, 5, 17), gender=Gender.FEMALE)
@@ -316,8 +374,9 @@ async def test_an_empty_patch_sends_nothing_but_the_read(sim: Simulated, connect
     assert await calls(sim) == Counter({GET: 1})
 
 
-async def test_add_and_remove_an_identifier(sim: Simulated, connector: CapillaryConnector,
-                                            recording: Recording) -> None:
+async def test_add_and_remove_an_identifier(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     part = next(p for p in instore_only(sim))
     record_id = str(part.customer_id)
     wechat = Identifier(IdentifierType.WECHAT, "wx_new_one", Provider.CAPILLARY)
@@ -331,20 +390,24 @@ async def test_add_and_remove_an_identifier(sim: Simulated, connector: Capillary
     assert IdentifierType.EXTERNAL_ID not in {i.type for i in removed.record.identifiers}
     assert recording.bodies("POST", "changeIdentifier") == [
         {"add": [{"type": "wechat", "value": "wx_new_one"}]},
-        {"remove": [{"type": "externalId", "value": part.external_id}]}]
+        {"remove": [{"type": "externalId", "value": part.external_id}]},
+    ]
     assert (await calls(sim))[CHANGE] == 2
 
 
-async def test_an_identifier_type_capillary_has_not_is_refused_locally(sim: Simulated,
-                                                                       connector: CapillaryConnector) -> None:
+async def test_an_identifier_type_capillary_has_not_is_refused_locally(
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
     with pytest.raises(ProviderUnsupported):
-        await connector.add_identifier(str(instore_only(sim)[0].customer_id),
-                                       Identifier(IdentifierType.USERNAME, "ada", Provider.CAPILLARY))
+        await connector.add_identifier(
+            str(instore_only(sim)[0].customer_id), Identifier(IdentifierType.USERNAME, "ada", Provider.CAPILLARY)
+        )
     assert await calls(sim) == Counter()
 
 
-async def test_adding_another_customers_identifier_merges_and_says_so(sim: Simulated,
-                                                                      connector: CapillaryConnector) -> None:
+async def test_adding_another_customers_identifier_merges_and_says_so(
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
     older, newer = by_age(sim)
     assert newer.view.email
     email = Identifier(IdentifierType.EMAIL, newer.view.email, Provider.CAPILLARY, source="WEBSITE")
@@ -354,16 +417,24 @@ async def test_adding_another_customers_identifier_merges_and_says_so(sim: Simul
     assert (victim.record_id, victim.requested_id) == (str(older.customer_id), str(newer.customer_id))
 
 
-async def test_upsert_and_remove_the_address_in_extended_fields(sim: Simulated, connector: CapillaryConnector,
-                                                                recording: Recording) -> None:
+async def test_upsert_and_remove_the_address_in_extended_fields(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     record_id = str(instore_only(sim)[0].customer_id)
-    result = await connector.upsert_address(record_id, AddressInput(line1="5 Park Avenue", line2="Flat 2",
-                                                                    city="Austin", state="TX", postcode="73301",
-                                                                    country="US"))
+    result = await connector.upsert_address(
+        record_id,
+        AddressInput(line1="5 Park Avenue", line2="Flat 2", city="Austin", state="TX", postcode="73301", country="US"),
+    )
     assert result.record is not None and result.record.addresses is not None
     [address] = result.record.addresses
     assert (address.id, address.line1, address.city, address.state, address.postcode, address.country) == (
-        mapper.ADDRESS_ID, "5 Park Avenue, Flat 2", "Austin", "TX", "73301", "US")
+        mapper.ADDRESS_ID,
+        "5 Park Avenue, Flat 2",
+        "Austin",
+        "TX",
+        "73301",
+        "US",
+    )
     removed = await connector.remove_address(record_id, address.id or "")
     assert removed.record is not None and removed.record.addresses == ()
     upsert, blank = recording.bodies("PUT", record_id)
@@ -374,18 +445,23 @@ async def test_upsert_and_remove_the_address_in_extended_fields(sim: Simulated, 
         await connector.remove_address(record_id, "another")
 
 
-async def test_subscriptions_are_written_as_mobile_and_read_back_as_sms(sim: Simulated,
-                                                                        connector: CapillaryConnector,
-                                                                        recording: Recording) -> None:
+async def test_subscriptions_are_written_as_mobile_and_read_back_as_sms(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     record_id = str(instore_only(sim)[0].customer_id)
-    wanted = [SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
-              SubscriptionInput(Channel.PUSH, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),
-              SubscriptionInput(Channel.EMAIL, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN)]
+    wanted = [
+        SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
+        SubscriptionInput(Channel.PUSH, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),
+        SubscriptionInput(Channel.EMAIL, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),
+    ]
     result = await connector.set_subscriptions(record_id, wanted)
     [body] = recording.bodies("POST", "/subscriptions")
     assert [(s["channel"], s["priority"], s["type"]) for s in body["subscriptions"]] == [
-        ("MOBILE", "BULK", "OPTOUT"), ("ANDROID", "TRANS", "OPTIN"), ("IOS", "TRANS", "OPTIN"),
-        ("EMAIL", "TRANS", "OPTIN")]
+        ("MOBILE", "BULK", "OPTOUT"),
+        ("ANDROID", "TRANS", "OPTIN"),
+        ("IOS", "TRANS", "OPTIN"),
+        ("EMAIL", "TRANS", "OPTIN"),
+    ]
     assert result.record is not None and result.record.subscriptions is not None
     held = {(s.channel, s.kind): s.status for s in result.record.subscriptions}
     assert held[(Channel.SMS, SubscriptionKind.MARKETING)] is SubscriptionStatus.OPT_OUT
@@ -396,13 +472,16 @@ async def test_subscriptions_are_written_as_mobile_and_read_back_as_sms(sim: Sim
 
 async def test_whatsapp_is_not_a_capillary_channel(sim: Simulated, connector: CapillaryConnector) -> None:
     with pytest.raises(ProviderUnsupported):
-        await connector.set_subscriptions(str(instore_only(sim)[0].customer_id), [
-            SubscriptionInput(Channel.WHATSAPP, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)])
+        await connector.set_subscriptions(
+            str(instore_only(sim)[0].customer_id),
+            [SubscriptionInput(Channel.WHATSAPP, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)],
+        )
     assert await calls(sim) == Counter()
 
 
-async def test_enrolment_goes_in_an_update_body(sim: Simulated, connector: CapillaryConnector,
-                                                recording: Recording) -> None:
+async def test_enrolment_goes_in_an_update_body(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     part = next(p for p in instore_only(sim) if {b.program_id for b in p.programs} == {1016})
     record_id = str(part.customer_id)
     result = await connector.enroll_in_loyalty_program(record_id, "1017")
@@ -419,12 +498,16 @@ async def test_enrolment_goes_in_an_update_body(sim: Simulated, connector: Capil
     assert await calls(sim) == Counter({PUT: 2, GET: 1})
 
 
-async def test_merge_adds_the_victims_identifier_to_the_survivor(sim: Simulated, connector: CapillaryConnector,
-                                                                recording: Recording) -> None:
+async def test_merge_adds_the_victims_identifier_to_the_survivor(
+    sim: Simulated, connector: CapillaryConnector, recording: Recording
+) -> None:
     survivor, victim = by_age(sim)
     result = await connector.merge(str(survivor.customer_id), str(victim.customer_id))
     assert (result.survivor_id, result.victim_id, result.operation) == (
-        str(survivor.customer_id), str(victim.customer_id), "changeIdentifier")
+        str(survivor.customer_id),
+        str(victim.customer_id),
+        "changeIdentifier",
+    )
     [change] = [r for r in recording.requests if r.url.path.endswith("changeIdentifier")]
     assert change.url.path.endswith(f"/{survivor.customer_id}/changeIdentifier")
     # Both are INSTORE customers: the victim's e-mail goes into another source of the survivor.
@@ -436,8 +519,9 @@ async def test_merge_adds_the_victims_identifier_to_the_survivor(sim: Simulated,
     assert {survivor.view.email, victim.view.email} <= emails
 
 
-async def test_capillary_keeps_the_older_account_and_the_merge_result_says_so(sim: Simulated,
-                                                                             connector: CapillaryConnector) -> None:
+async def test_capillary_keeps_the_older_account_and_the_merge_result_says_so(
+    sim: Simulated, connector: CapillaryConnector
+) -> None:
     older, newer = by_age(sim)
     result = await connector.merge(str(newer.customer_id), str(older.customer_id))
     assert (result.survivor_id, result.victim_id) == (str(older.customer_id), str(newer.customer_id))
@@ -450,8 +534,7 @@ async def test_merging_an_already_merged_victim_again_is_done(sim: Simulated, co
     assert (await calls(sim))[CHANGE] == 0
 
 
-async def test_status_and_erase_are_unsupported_without_a_call(sim: Simulated,
-                                                               connector: CapillaryConnector) -> None:
+async def test_status_and_erase_are_unsupported_without_a_call(sim: Simulated, connector: CapillaryConnector) -> None:
     record_id = str(instore_only(sim)[0].customer_id)
     with pytest.raises(ProviderUnsupported):
         await connector.set_status(record_id, False)
@@ -550,8 +633,11 @@ async def test_a_201_create_raises_and_is_not_retried() -> None:
         seen.append(request.url.path)
         return _response(201, _errors(10001))
 
-    connector = CapillaryConnector(CapillaryConfig("http://capillary.test", TillCredentials("t", "p")), POLICY,
-                                   transport=httpx.MockTransport(provider))
+    connector = CapillaryConnector(
+        CapillaryConfig("http://capillary.test", TillCredentials("t", "p")),
+        POLICY,
+        transport=httpx.MockTransport(provider),
+    )
     try:
         with pytest.raises(ProviderRejected) as caught:
             await connector.create(new_customer())
@@ -571,8 +657,14 @@ def test_golden_customer_with_every_embed() -> None:
 
 def test_golden_customer_with_several_sources() -> None:
     wire = CustomerWire.model_validate(load_fixture("capillary_customer_multi_source"))
-    record = mapper.record_from_wire(wire, facets=ALL, fetched_at=NOW, prefer_source="INSTORE",
-                                     address_line_field="customer_address", program_names={"default": "Main"})
+    record = mapper.record_from_wire(
+        wire,
+        facets=ALL,
+        fetched_at=NOW,
+        prefer_source="INSTORE",
+        address_line_field="customer_address",
+        program_names={"default": "Main"},
+    )
     assert_golden("capillary_customer_multi_source", record)
 
 
@@ -594,48 +686,87 @@ def test_golden_subscriptions() -> None:
 def test_golden_merge_and_combine_warnings() -> None:
     change = ChangeIdentifierResponse.model_validate(load_fixture("capillary_change_identifier_merge"))
     register = RegisterResponse.model_validate(load_fixture("capillary_register_combined"))
-    assert_golden("capillary_change_identifier_merge", {
-        "survivor": mapper.survivor_from_warnings(change.warnings),
-        "codes": mapper.warning_codes(change.warnings)})
-    assert_golden("capillary_register_combined", {
-        "createdId": register.created_id, "codes": mapper.warning_codes(register.warnings),
-        "survivor": mapper.survivor_from_warnings(register.warnings)})
+    assert_golden(
+        "capillary_change_identifier_merge",
+        {"survivor": mapper.survivor_from_warnings(change.warnings), "codes": mapper.warning_codes(change.warnings)},
+    )
+    assert_golden(
+        "capillary_register_combined",
+        {
+            "createdId": register.created_id,
+            "codes": mapper.warning_codes(register.warnings),
+            "survivor": mapper.survivor_from_warnings(register.warnings),
+        },
+    )
 
 
 def test_golden_outgoing_bodies() -> None:
-    draft = CustomerDraft(first_name="Tom", last_name="Sawyer", email="Tom.Sawyer@example.com",
-                          mobile="+919804542631", external_id="879577211225", birth_date=date(2000, 10, 22),
-                          gender=Gender.MALE, address=AddressInput(line1="abc123", city="Bangalore", state="KA",
-                                                                   postcode="560001", country="IN"))
-    subscriptions = [SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
-                     SubscriptionInput(Channel.SMS, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN)]
-    assert_golden("capillary_out_bodies", {
-        "register": mapper.register_body(draft, source="WECHAT", account_id="22232", loyalty_type="loyalty",
-                                         address_line_field="customer_address"),
-        "update": mapper.update_body(ProfilePatch(first_name="Tom", last_name=None, gender=Gender.MALE),
-                                     source="INSTORE", account_id=None),
-        "address": mapper.address_body(AddressInput(city="Bangalore"), source="INSTORE", account_id=None,
-                                       line_field=None),
-        "enrol": mapper.enrollment_body(1016, source="INSTORE", account_id=None),
-        "subscriptions": mapper.subscriptions_body(subscriptions, "customer-graph"),
-        "changeIdentifier": mapper.change_identifier_body(
-            add=[mapper.identifier_to_wire(IdentifierType.MOBILE, "+919111111111") or {}],
-            remove=[mapper.identifier_to_wire(IdentifierType.EMAIL, "tom.sawyer@example.com") or {}]),
-    })
+    draft = CustomerDraft(
+        first_name="Tom",
+        last_name="Sawyer",
+        email="Tom.Sawyer@example.com",
+        mobile="+919804542631",
+        external_id="879577211225",
+        birth_date=date(2000, 10, 22),
+        gender=Gender.MALE,
+        address=AddressInput(line1="abc123", city="Bangalore", state="KA", postcode="560001", country="IN"),
+    )
+    subscriptions = [
+        SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
+        SubscriptionInput(Channel.SMS, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),
+    ]
+    assert_golden(
+        "capillary_out_bodies",
+        {
+            "register": mapper.register_body(
+                draft,
+                source="WECHAT",
+                account_id="22232",
+                loyalty_type="loyalty",
+                address_line_field="customer_address",
+            ),
+            "update": mapper.update_body(
+                ProfilePatch(first_name="Tom", last_name=None, gender=Gender.MALE), source="INSTORE", account_id=None
+            ),
+            "address": mapper.address_body(
+                AddressInput(city="Bangalore"), source="INSTORE", account_id=None, line_field=None
+            ),
+            "enrol": mapper.enrollment_body(1016, source="INSTORE", account_id=None),
+            "subscriptions": mapper.subscriptions_body(subscriptions, "customer-graph"),
+            "changeIdentifier": mapper.change_identifier_body(
+                add=[mapper.identifier_to_wire(IdentifierType.MOBILE, "+919111111111") or {}],
+                remove=[mapper.identifier_to_wire(IdentifierType.EMAIL, "tom.sawyer@example.com") or {}],
+            ),
+        },
+    )
 
 
 def test_merge_plan_avoids_the_victims_own_source() -> None:
     def customer(cid: int, *profiles: tuple[str, list[tuple[str, str]]]) -> CustomerWire:
-        return CustomerWire.model_validate({"id": cid, "profiles": [
-            {"source": source, "identifiers": [{"type": t, "value": v} for t, v in ids]} for source, ids in profiles]})
+        return CustomerWire.model_validate(
+            {
+                "id": cid,
+                "profiles": [
+                    {"source": source, "identifiers": [{"type": t, "value": v} for t, v in ids]}
+                    for source, ids in profiles
+                ],
+            }
+        )
 
     survivor = customer(1, ("INSTORE", [("email", "a@example.com")]), ("WECHAT", [("wechat", "wx_a")]))
-    victim = customer(2, ("INSTORE", [("email", "b@example.com"), ("mobile", "919804542631")]),
-                      ("WECHAT", [("wechat", "wx_b")]))
+    victim = customer(
+        2, ("INSTORE", [("email", "b@example.com"), ("mobile", "919804542631")]), ("WECHAT", [("wechat", "wx_b")])
+    )
     # The survivor's WECHAT profile has no e-mail yet and the victim's e-mail is not in WECHAT.
-    assert mapper.merge_plan(survivor, victim, ("WEBSITE", "")) == ("WECHAT", "", {"type": "email",
-                                                                                   "value": "b@example.com"})
+    assert mapper.merge_plan(survivor, victim, ("WEBSITE", "")) == (
+        "WECHAT",
+        "",
+        {"type": "email", "value": "b@example.com"},
+    )
     only_instore = customer(3, ("INSTORE", [("email", "a@example.com"), ("mobile", "919111111111")]))
-    assert mapper.merge_plan(only_instore, victim, ("WEBSITE", "")) == ("WEBSITE", "", {
-        "type": "email", "value": "b@example.com"})
+    assert mapper.merge_plan(only_instore, victim, ("WEBSITE", "")) == (
+        "WEBSITE",
+        "",
+        {"type": "email", "value": "b@example.com"},
+    )
     assert mapper.merge_plan(only_instore, customer(4), ("WEBSITE", "")) is None

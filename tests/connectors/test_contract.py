@@ -144,8 +144,9 @@ async def test_the_limiter_never_lets_the_provider_see_more_than_its_limit(provi
     try:
         (await harness.control.post("/__sim/config", json={"rate_limit_per_minute": limit})).raise_for_status()
         # Tokens first, outside the measured window; the limiter's bucket is shared by what follows.
-        results = await asyncio.gather(*(harness.connector.get_records(harness.known_ids[:1], PROFILE)
-                                         for _ in range(3 * limit)))
+        results = await asyncio.gather(
+            *(harness.connector.get_records(harness.known_ids[:1], PROFILE) for _ in range(3 * limit))
+        )
         slots = [slots[0] for slots in results]
         assert not any(isinstance(s, ProviderRateLimited) for s in slots), "the provider had to refuse us"
         assert any(isinstance(s, ProviderRecord) for s in slots)

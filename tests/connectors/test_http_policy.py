@@ -70,8 +70,13 @@ class Observer:
 
 def make_http(handler: Handler, observer: Observer | None = None, **policy: object) -> ProviderHttp:
     defaults: dict[str, object] = {"deadline": 2.0, "backoff_base": 0.01, "backoff_max": 0.02}
-    return ProviderHttp.create(Provider.TWC, "http://provider.test", Policy(**{**defaults, **policy}),  # type: ignore[arg-type]
-                               transport=httpx.MockTransport(handler), observer=observer)
+    return ProviderHttp.create(
+        Provider.TWC,
+        "http://provider.test",
+        Policy(**{**defaults, **policy}),  # type: ignore[arg-type]
+        transport=httpx.MockTransport(handler),
+        observer=observer,
+    )
 
 
 async def test_a_read_is_retried_through_5xx_and_succeeds() -> None:
@@ -131,8 +136,10 @@ async def test_a_hanging_provider_costs_at_most_the_deadline() -> None:
     assert observer.calls == [("get", "PROVIDER_TIMEOUT")]
 
 
-@pytest.mark.parametrize(("status", "error"), [(401, ProviderAuthError), (403, ProviderAuthError),
-                                               (404, ProviderNotFound), (500, ProviderUnavailable)])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, ProviderAuthError), (403, ProviderAuthError), (404, ProviderNotFound), (500, ProviderUnavailable)],
+)
 async def test_statuses_map_onto_the_error_tree(status: int, error: type[ProviderError]) -> None:
     http = make_http(ScriptedProvider(status), max_retries=0)
     with pytest.raises(error):

@@ -105,15 +105,18 @@ async def provider_get(h: Harness, path: str, **kwargs: Any) -> dict[str, Any]:
 
 async def login_code(h: Harness, user_name: str, password: str) -> str:
     """Martjack's answer to a customer login: "1004" in, "1042" for a deactivated account."""
-    body = await provider_get(h, f"{C}/{M}/login", method="POST",
-                              json={"username": user_name, "password": password})
+    body = await provider_get(h, f"{C}/{M}/login", method="POST", json={"username": user_name, "password": password})
     return str(body["messageCode"])
 
 
 def draft(**overrides: Any) -> CustomerDraft:
     values: dict[str, Any] = {
-        "first_name": "Ada", "last_name": "Lovelace", "email": " Ada.Lovelace@Analytical.example ",
-        "mobile": "+447400123456", "birth_date": date(1985, 12, 10), "gender": Gender.FEMALE,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": " Ada.Lovelace@Analytical.example ",
+        "mobile": "+447400123456",
+        "birth_date": date(1985, 12, 10),
+        "gender": Gender.FEMALE,
         "password": "Engine-1843",
     }
     return CustomerDraft(**{**values, **overrides})
@@ -147,8 +150,15 @@ async def test_capabilities_follow_the_design_table() -> None:
     await connector.aclose()
 
 
-@pytest.mark.parametrize("base_url", ["https://www.martjack.com", "https://www.martjack.com/",
-                                      "https://www.martjack.com/DeveloperAPI", "https://www.martjack.com/developerapi/"])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://www.martjack.com",
+        "https://www.martjack.com/",
+        "https://www.martjack.com/DeveloperAPI",
+        "https://www.martjack.com/developerapi/",
+    ],
+)
 def test_the_api_root_is_found_under_the_configured_host(base_url: str) -> None:
     assert api_root(base_url).lower() == "https://www.martjack.com/developerapi/"
 
@@ -157,8 +167,9 @@ def test_the_api_root_is_found_under_the_configured_host(base_url: str) -> None:
 
 
 async def test_create_registers_username_and_password_and_reads_back(harness: Harness) -> None:
-    address = AddressInput(line1="12 Babbage Row", line2="Flat 3", city="London", state="Greater London",
-                           postcode="SW1A 1AA", country="gb")
+    address = AddressInput(
+        line1="12 Babbage Row", line2="Flat 3", city="London", state="Greater London", postcode="SW1A 1AA", country="gb"
+    )
     result = await harness.connector.create(draft(address=address, subscriptions=(MARKETING_EMAIL_IN,)))
     assert await calls(harness) == {CREATE: 1, ADD_ADDRESS: 1}
     assert result.record is not None and result.operation == "Customer/Create"
@@ -167,16 +178,29 @@ async def test_create_registers_username_and_password_and_reads_back(harness: Ha
 
     record = await read(harness, record_id)
     assert (record.first_name, record.last_name, record.birth_date, record.gender) == (
-        "Ada", "Lovelace", date(1985, 12, 10), Gender.FEMALE)
+        "Ada",
+        "Lovelace",
+        date(1985, 12, 10),
+        Gender.FEMALE,
+    )
     assert values(record, IdentifierType.USERNAME) == ["ada.lovelace@analytical.example"]
     assert values(record, IdentifierType.EMAIL) == ["ada.lovelace@analytical.example"]
     assert values(record, IdentifierType.MOBILE) == ["+447400123456"]
     assert {(s.channel, s.status) for s in record.subscriptions or ()} == {
-        (Channel.EMAIL, SubscriptionStatus.OPT_IN), (Channel.SMS, SubscriptionStatus.OPT_IN)}
+        (Channel.EMAIL, SubscriptionStatus.OPT_IN),
+        (Channel.SMS, SubscriptionStatus.OPT_IN),
+    }
     assert record.addresses is not None and len(record.addresses) == 1
     saved = record.addresses[0]
     assert (saved.id, saved.line1, saved.line2, saved.city, saved.state, saved.postcode, saved.country) == (
-        result.details["address_id"], "12 Babbage Row", "Flat 3", "London", "Greater London", "SW1A 1AA", "GB")
+        result.details["address_id"],
+        "12 Babbage Row",
+        "Flat 3",
+        "London",
+        "Greater London",
+        "SW1A 1AA",
+        "GB",
+    )
     assert await login_code(harness, "ada.lovelace@analytical.example", "Engine-1843") == "1004"
 
 
@@ -191,20 +215,25 @@ async def test_create_with_only_a_mobile_makes_it_the_username(harness: Harness)
     assert result.record is not None
     assert values(result.record, IdentifierType.USERNAME) == ["447400123456"]
     assert values(result.record, IdentifierType.MOBILE) == ["+447400123456"]
-    [found] = await harness.connector.find_by_identifiers([IdentifierKey(IdentifierType.MOBILE, "+447400123456")],
-                                                          PROFILE)
+    [found] = await harness.connector.find_by_identifiers(
+        [IdentifierKey(IdentifierType.MOBILE, "+447400123456")], PROFILE
+    )
     assert isinstance(found, ProviderRecord) and found.record_id == result.record.record_id
 
 
-@pytest.mark.parametrize("overrides", [
-    {"password": None},
-    {"password": ""},
-    {"email": None, "mobile": None, "username": None},
-    {"email": "not-an-email"},
-    {"subscriptions": (SubscriptionInput(Channel.PUSH, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),)},
-])
-async def test_create_refuses_what_martjack_would_refuse_without_calling(harness: Harness,
-                                                                         overrides: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"password": None},
+        {"password": ""},
+        {"email": None, "mobile": None, "username": None},
+        {"email": "not-an-email"},
+        {"subscriptions": (SubscriptionInput(Channel.PUSH, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),)},
+    ],
+)
+async def test_create_refuses_what_martjack_would_refuse_without_calling(
+    harness: Harness, overrides: dict[str, Any]
+) -> None:
     with pytest.raises(ProviderRejected):
         await harness.connector.create(draft(**overrides))
     assert await calls(harness) == {}
@@ -234,7 +263,12 @@ async def test_update_profile_reads_modifies_and_writes_the_whole_customer(harne
     assert (after.first_name, after.birth_date) == ("Kate", None)
     # Everything the patch left alone survived the whole-object write.
     assert (after.last_name, after.gender, after.identifiers, after.subscriptions, after.addresses) == (
-        before.last_name, before.gender, before.identifiers, before.subscriptions, before.addresses)
+        before.last_name,
+        before.gender,
+        before.identifiers,
+        before.subscriptions,
+        before.addresses,
+    )
 
 
 async def test_an_empty_patch_calls_nothing(harness: Harness) -> None:
@@ -263,9 +297,11 @@ async def test_the_guest_session_is_reused_then_renewed_once_when_martjack_says_
 
 async def test_concurrent_updates_of_one_customer_lose_nothing(harness: Harness) -> None:
     record_id = harness.known_ids[2]
-    await asyncio.gather(harness.connector.update_profile(record_id, ProfilePatch(first_name="Ann")),
-                         harness.connector.update_profile(record_id, ProfilePatch(last_name="Other")),
-                         harness.connector.update_profile(record_id, ProfilePatch(gender=Gender.MALE)))
+    await asyncio.gather(
+        harness.connector.update_profile(record_id, ProfilePatch(first_name="Ann")),
+        harness.connector.update_profile(record_id, ProfilePatch(last_name="Other")),
+        harness.connector.update_profile(record_id, ProfilePatch(gender=Gender.MALE)),
+    )
     after = await read(harness, record_id, PROFILE)
     assert (after.first_name, after.last_name, after.gender) == ("Ann", "Other", Gender.MALE)
 
@@ -290,9 +326,11 @@ async def test_ids_that_are_not_guids_never_reach_the_provider(harness: Harness)
 async def test_identifier_changes_and_loyalty_are_unsupported_without_calling(harness: Harness) -> None:
     record_id = harness.known_ids[0]
     email = Identifier(IdentifierType.EMAIL, "new@example.com", Provider.MARTJACK)
-    for call in (harness.connector.add_identifier(record_id, email),
-                 harness.connector.remove_identifier(record_id, email),
-                 harness.connector.enroll_in_loyalty_program(record_id, "1")):
+    for call in (
+        harness.connector.add_identifier(record_id, email),
+        harness.connector.remove_identifier(record_id, email),
+        harness.connector.enroll_in_loyalty_program(record_id, "1"),
+    ):
         with pytest.raises(ProviderUnsupported):
             await call
     assert await calls(harness) == {}
@@ -315,16 +353,18 @@ async def test_addresses_are_added_replaced_and_removed(harness: Harness) -> Non
     await reset(harness)
 
     added = await harness.connector.upsert_address(
-        record_id, AddressInput(line1="1 New Street", city="Leeds", state="West Yorkshire", postcode="LS1 4DY",
-                                country="GB"))
+        record_id,
+        AddressInput(line1="1 New Street", city="Leeds", state="West Yorkshire", postcode="LS1 4DY", country="GB"),
+    )
     address_id = added.details["address_id"]
     assert await calls(harness) == {GET_CUSTOMER: 1, ADD_ADDRESS: 1}
     mid = await read(harness, record_id)
     assert mid.addresses is not None and len(mid.addresses) == len(before.addresses) + 1
     assert any(a.id == address_id and a.line1 == "1 New Street" and a.city == "Leeds" for a in mid.addresses)
 
-    await harness.connector.upsert_address(record_id, AddressInput(id=address_id, line1="2 New Street",
-                                                                   city="Leeds", country="GB"))
+    await harness.connector.upsert_address(
+        record_id, AddressInput(id=address_id, line1="2 New Street", city="Leeds", country="GB")
+    )
     replaced = await read(harness, record_id)
     assert [a.line1 for a in replaced.addresses or () if a.id == address_id] == ["2 New Street"]
 
@@ -371,7 +411,8 @@ async def test_subscriptions_are_one_flag_for_email_and_sms_marketing(harness: H
     record = await read(harness, record_id)
     assert {(s.channel, s.kind, s.status) for s in record.subscriptions or ()} == {
         (Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
-        (Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)}
+        (Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
+    }
     assert (record.first_name, values(record, IdentifierType.MOBILE)) == ("Ada", ["+447400123456"])
 
     # An opt-out of either channel clears the flag for both.
@@ -386,12 +427,16 @@ async def test_subscriptions_are_one_flag_for_email_and_sms_marketing(harness: H
     assert await calls(harness) == {GET_CUSTOMER: 1}
 
 
-@pytest.mark.parametrize("subscription", [
-    SubscriptionInput(Channel.EMAIL, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),
-    SubscriptionInput(Channel.WHATSAPP, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
-])
+@pytest.mark.parametrize(
+    "subscription",
+    [
+        SubscriptionInput(Channel.EMAIL, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),
+        SubscriptionInput(Channel.WHATSAPP, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
+    ],
+)
 async def test_subscriptions_martjack_cannot_hold_are_rejected_without_calling(
-        harness: Harness, subscription: SubscriptionInput) -> None:
+    harness: Harness, subscription: SubscriptionInput
+) -> None:
     with pytest.raises(ProviderRejected):
         await harness.connector.set_subscriptions(harness.known_ids[0], [subscription])
     assert await calls(harness) == {}
@@ -422,7 +467,10 @@ async def test_merge_deactivates_the_victim_once_the_survivor_is_known(harness: 
 
     result = await harness.connector.merge(survivor.record.record_id, victim.record.record_id)
     assert (result.survivor_id, result.victim_id, result.operation) == (
-        survivor.record.record_id, victim.record.record_id, "deactivate victim")
+        survivor.record.record_id,
+        victim.record.record_id,
+        "deactivate victim",
+    )
     assert await calls(harness) == {GET_CUSTOMER: 1, DEACTIVATE: 1}
     assert await login_code(harness, "ada@second.example", "Victim-1") == "1042"
     assert await login_code(harness, "ada.lovelace@analytical.example", "Engine-1843") == "1004"
@@ -466,16 +514,23 @@ async def test_lookups_keep_exact_matches_only(harness: Harness) -> None:
     joann = await harness.connector.create(draft(email="joann.lee@x.example", mobile=None))
     assert ann.record is not None and joann.record is not None
     await reset(harness)
-    keys = [IdentifierKey(IdentifierType.EMAIL, "ann.lee@x.example"),  # "contains" also finds joann
-            IdentifierKey(IdentifierType.USERNAME, "JoAnn.Lee@X.example"),  # Martjack ignores case
-            IdentifierKey(IdentifierType.EMAIL, "ann.lee@x.example"),
-            IdentifierKey(IdentifierType.EMAIL, "lee@x.example"),  # contained in both, held by neither
-            IdentifierKey(IdentifierType.MOBILE, "not a phone"),
-            IdentifierKey(IdentifierType.CARD_NUMBER, "123"),
-            IdentifierKey(IdentifierType.USERNAME, "ann.lee@x.example")]  # the same search as the first key
+    keys = [
+        IdentifierKey(IdentifierType.EMAIL, "ann.lee@x.example"),  # "contains" also finds joann
+        IdentifierKey(IdentifierType.USERNAME, "JoAnn.Lee@X.example"),  # Martjack ignores case
+        IdentifierKey(IdentifierType.EMAIL, "ann.lee@x.example"),
+        IdentifierKey(IdentifierType.EMAIL, "lee@x.example"),  # contained in both, held by neither
+        IdentifierKey(IdentifierType.MOBILE, "not a phone"),
+        IdentifierKey(IdentifierType.CARD_NUMBER, "123"),
+        IdentifierKey(IdentifierType.USERNAME, "ann.lee@x.example"),
+    ]  # the same search as the first key
     slots = await harness.connector.find_by_identifiers(keys, PROFILE)
     assert [s.record_id if isinstance(s, ProviderRecord) else s for s in slots[:5]] == [
-        ann.record.record_id, joann.record.record_id, ann.record.record_id, None, None]
+        ann.record.record_id,
+        joann.record.record_id,
+        ann.record.record_id,
+        None,
+        None,
+    ]
     assert isinstance(slots[5], ProviderUnsupported)
     assert isinstance(slots[6], ProviderRecord) and slots[6].record_id == ann.record.record_id
     assert await calls(harness) == {SEARCH: 3}  # one per distinct keyword
@@ -486,8 +541,9 @@ async def test_an_email_outside_the_username_is_read_but_cannot_be_looked_up(har
     assert part.view.email is not None
     record = await read(harness, part.user_id.lower(), PROFILE)
     assert part.view.email in values(record, IdentifierType.EMAIL)  # AlternateEmail is read
-    [slot] = await harness.connector.find_by_identifiers([IdentifierKey(IdentifierType.EMAIL, part.view.email)],
-                                                         PROFILE)
+    [slot] = await harness.connector.find_by_identifiers(
+        [IdentifierKey(IdentifierType.EMAIL, part.view.email)], PROFILE
+    )
     assert slot is None  # Search matches UserName only: documented limitation
 
 
@@ -519,8 +575,9 @@ async def test_search_cuts_pages_from_one_ordered_answer(harness: Harness) -> No
 
 
 async def test_a_wrong_public_key_is_an_auth_error_that_names_nothing(harness: Harness) -> None:
-    config = MartjackConfig(base_url=harness_martjack.BASE_URL, merchant_id=M, public_key="NOTMYKEY",
-                            secret=DEMO_APP.secret)
+    config = MartjackConfig(
+        base_url=harness_martjack.BASE_URL, merchant_id=M, public_key="NOTMYKEY", secret=DEMO_APP.secret
+    )
     transport = harness_martjack.simulator_transport(harness_martjack.dataset())
     connector = MartjackConnector(config, Policy(), transport=transport)
     try:
@@ -561,29 +618,32 @@ async def test_our_oauth1_signature_is_accepted_by_martjack(harness: Harness) ->
 
 def envelope(code: str, status: int = 200, **headers: str) -> httpx.Response:
     error_code = 0 if code == "1004" else int(code)
-    return httpx.Response(status, json={"messageCode": code, "Message": "m", "ErrorCode": error_code},
-                          headers=headers)
+    return httpx.Response(status, json={"messageCode": code, "Message": "m", "ErrorCode": error_code}, headers=headers)
 
 
-@pytest.mark.parametrize(("response", "expected", "provider_code"), [
-    (envelope("1004"), None, None),
-    (httpx.Response(200, json={"Count": 3, "Message": "Successful", "messageCode": "1004"}), None, None),
-    (httpx.Response(200, content=b'{"trunc'), None, None),  # left to the wire model: a protocol error
-    (envelope("1009"), ProviderNotFound, None),
-    (envelope("1017"), ProviderNotFound, None),
-    (envelope("1003", 401), ProviderAuthError, None),
-    (envelope("1003"), ProviderAuthError, None),
-    (envelope("1030", 403), ProviderAuthError, None),
-    (envelope("440"), SessionExpired, None),
-    (envelope("1016"), ProviderRejected, "1016"),
-    (envelope("1042"), ProviderRejected, "1042"),
-    (envelope("1000"), ProviderUnavailable, None),
-    (envelope("1000", 500), ProviderUnavailable, None),
-    (httpx.Response(503, text="Service Unavailable"), ProviderUnavailable, None),
-    (httpx.Response(404, text="Not Found"), ProviderNotFound, None),
-])
+@pytest.mark.parametrize(
+    ("response", "expected", "provider_code"),
+    [
+        (envelope("1004"), None, None),
+        (httpx.Response(200, json={"Count": 3, "Message": "Successful", "messageCode": "1004"}), None, None),
+        (httpx.Response(200, content=b'{"trunc'), None, None),  # left to the wire model: a protocol error
+        (envelope("1009"), ProviderNotFound, None),
+        (envelope("1017"), ProviderNotFound, None),
+        (envelope("1003", 401), ProviderAuthError, None),
+        (envelope("1003"), ProviderAuthError, None),
+        (envelope("1030", 403), ProviderAuthError, None),
+        (envelope("440"), SessionExpired, None),
+        (envelope("1016"), ProviderRejected, "1016"),
+        (envelope("1042"), ProviderRejected, "1042"),
+        (envelope("1000"), ProviderUnavailable, None),
+        (envelope("1000", 500), ProviderUnavailable, None),
+        (httpx.Response(503, text="Service Unavailable"), ProviderUnavailable, None),
+        (httpx.Response(404, text="Not Found"), ProviderNotFound, None),
+    ],
+)
 def test_the_classifier_reads_the_envelope_whatever_the_status(
-        response: httpx.Response, expected: type[ProviderError] | None, provider_code: str | None) -> None:
+    response: httpx.Response, expected: type[ProviderError] | None, provider_code: str | None
+) -> None:
     error = classify(response, "op")
     if expected is None:
         assert error is None
@@ -627,9 +687,10 @@ def test_golden_shipping_addresses() -> None:
     body = wire.ShippingAddressesResponse.model_validate(load_fixture("martjack_shipping_addresses"))
     customer = wire.CustomerResponse.model_validate(load_fixture("martjack_customer_details")).customer
     record = mapper.record_from_wire(customer, fetched_at=NOW, addresses=body.shipping_addresses)
-    assert_golden("martjack_shipping_addresses", {"addresses": [mapper.address_from_wire(a)
-                                                                for a in body.shipping_addresses],
-                                                  "facets": sorted(record.facets)})
+    assert_golden(
+        "martjack_shipping_addresses",
+        {"addresses": [mapper.address_from_wire(a) for a in body.shipping_addresses], "facets": sorted(record.facets)},
+    )
 
 
 def test_golden_saved_shipping_address() -> None:
@@ -646,9 +707,14 @@ def test_golden_access_token() -> None:
 
 def test_golden_create_body() -> None:
     body = mapper.create_from_draft(
-        draft(address=AddressInput(line1="100, Santa Plaza", line2="MG Road", city="Bangalore", state="KA",
-                                   postcode="560001", country="in"),
-              subscriptions=(MARKETING_EMAIL_IN,)), "ABG-704@cp").body(M)
+        draft(
+            address=AddressInput(
+                line1="100, Santa Plaza", line2="MG Road", city="Bangalore", state="KA", postcode="560001", country="in"
+            ),
+            subscriptions=(MARKETING_EMAIL_IN,),
+        ),
+        "ABG-704@cp",
+    ).body(M)
     assert_golden("martjack_create_body", body)
 
 
@@ -656,8 +722,7 @@ def test_golden_update_body_keeps_what_the_patch_leaves_and_what_we_do_not_model
     fixture = load_fixture("martjack_customer_details")
     fixture["Customer"]["LoyaltyTier"] = "Gold"  # a member this connector does not know: sent back as read
     customer = wire.CustomerResponse.model_validate(fixture).customer
-    patched = mapper.apply_patch(customer, ProfilePatch(first_name="Thomas", gender=None,
-                                                        birth_date=date(1990, 2, 28)))
+    patched = mapper.apply_patch(customer, ProfilePatch(first_name="Thomas", gender=None, birth_date=date(1990, 2, 28)))
     body = wire.update_body(patched, M)
     assert body["customer"]["LoyaltyTier"] == "Gold"
     assert_golden("martjack_update_body", body)
@@ -665,41 +730,54 @@ def test_golden_update_body_keeps_what_the_patch_leaves_and_what_we_do_not_model
 
 def test_golden_shipping_address_body() -> None:
     customer = wire.CustomerResponse.model_validate(load_fixture("martjack_customer_details")).customer
-    body = mapper.address_to_wire(AddressInput(line1="H.no.6-51, plot.31, ECIL", city="Bangalore", state="KA",
-                                               postcode="560068", country="IN"), customer).body()
+    body = mapper.address_to_wire(
+        AddressInput(line1="H.no.6-51, plot.31, ECIL", city="Bangalore", state="KA", postcode="560068", country="IN"),
+        customer,
+    ).body()
     assert_golden("martjack_shipping_address_body", body)
 
 
 # -- mapper: rules ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1/1/1994", date(1994, 1, 1)),
-    ("01/01/1993", date(1993, 1, 1)),
-    ("12/31/1994 12:00:00 PM", date(1994, 12, 31)),
-    ("1/1/1994 12:00:00", date(1994, 1, 1)),
-    ("1994-07-04", date(1994, 7, 4)),
-    ("/Date(773280000000+0000)/", date(1994, 7, 4)),
-    ("1/1/1900", None),
-    ("1/1/0001 12:00:00 AM", None),
-    ("", None),
-    (None, None),
-    ("someday", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1/1/1994", date(1994, 1, 1)),
+        ("01/01/1993", date(1993, 1, 1)),
+        ("12/31/1994 12:00:00 PM", date(1994, 12, 31)),
+        ("1/1/1994 12:00:00", date(1994, 1, 1)),
+        ("1994-07-04", date(1994, 7, 4)),
+        ("/Date(773280000000+0000)/", date(1994, 7, 4)),
+        ("1/1/1900", None),
+        ("1/1/0001 12:00:00 AM", None),
+        ("", None),
+        (None, None),
+        ("someday", None),
+    ],
+)
 def test_birth_dates_in_every_spelling(raw: str | None, expected: date | None) -> None:
     assert mapper.parse_birth_date(raw) == expected
 
 
 def test_net_dates_keep_their_offset() -> None:
-    assert mapper.parse_net_date("/Date(1534759560943+0530)/") == datetime(2018, 8, 20, 10, 6, 0, 943000,
-                                                                             tzinfo=UTC)
+    assert mapper.parse_net_date("/Date(1534759560943+0530)/") == datetime(2018, 8, 20, 10, 6, 0, 943000, tzinfo=UTC)
     assert mapper.parse_net_date("/Date(0-0100)/") == datetime(1969, 12, 31, 23, tzinfo=timezone(-timedelta(hours=1)))
     assert mapper.parse_net_date("/Date(0)/") == datetime(1970, 1, 1, tzinfo=UTC)
     assert mapper.parse_net_date("yesterday") is None
 
 
-@pytest.mark.parametrize(("raw", "gender"), [("male", Gender.MALE), ("M", Gender.MALE), ("F", Gender.FEMALE),
-                                             ("female", Gender.FEMALE), ("", None), ("?", None)])
+@pytest.mark.parametrize(
+    ("raw", "gender"),
+    [
+        ("male", Gender.MALE),
+        ("M", Gender.MALE),
+        ("F", Gender.FEMALE),
+        ("female", Gender.FEMALE),
+        ("", None),
+        ("?", None),
+    ],
+)
 def test_genders(raw: str, gender: Gender | None) -> None:
     assert mapper.gender_from_wire(raw) is gender
 
@@ -712,11 +790,14 @@ def test_receive_offers_mapping() -> None:
 
 
 def test_mobile_usernames_are_mobiles_and_other_usernames_are_not() -> None:
-    customer = wire.MartjackCustomer.model_validate({"UserId": "x", "UserName": " 447400123456 ",
-                                                     "AlternateEmail": "A@B.example", "MobileNo": "91-"})
+    customer = wire.MartjackCustomer.model_validate(
+        {"UserId": "x", "UserName": " 447400123456 ", "AlternateEmail": "A@B.example", "MobileNo": "91-"}
+    )
     assert [(i.type, i.value) for i in mapper.identifiers(customer)] == [
-        (IdentifierType.USERNAME, "447400123456"), (IdentifierType.EMAIL, "a@b.example"),
-        (IdentifierType.MOBILE, "+447400123456")]
+        (IdentifierType.USERNAME, "447400123456"),
+        (IdentifierType.EMAIL, "a@b.example"),
+        (IdentifierType.MOBILE, "+447400123456"),
+    ]
     named = wire.MartjackCustomer.model_validate({"UserId": "x", "UserName": "tom", "MobileNo": ""})
     assert [i.type for i in mapper.identifiers(named)] == [IdentifierType.USERNAME]
     assert mapper.search_keyword(IdentifierKey(IdentifierType.MOBILE, "+447400123456")) == "7400123456"

@@ -121,10 +121,21 @@ def person(h: OpenLoyaltyHarness, index: int = 0) -> Person:
 
 async def test_create_registers_every_field_and_reads_the_customer_back(h: OpenLoyaltyHarness) -> None:
     draft = CustomerDraft(
-        first_name="Ada", last_name="Lovelace", email=" Ada.Lovelace@Example.test ", mobile="+447911123001",
-        birth_date=date(1985, 12, 10), gender=Gender.FEMALE, card_number="990000000001",
-        address=AddressInput(line1="12 Church Lane", line2="Flat 3", city="Leeds", state="West Yorkshire",
-                             postcode="LS1 4DY", country="GB"),
+        first_name="Ada",
+        last_name="Lovelace",
+        email=" Ada.Lovelace@Example.test ",
+        mobile="+447911123001",
+        birth_date=date(1985, 12, 10),
+        gender=Gender.FEMALE,
+        card_number="990000000001",
+        address=AddressInput(
+            line1="12 Church Lane",
+            line2="Flat 3",
+            city="Leeds",
+            state="West Yorkshire",
+            postcode="LS1 4DY",
+            country="GB",
+        ),
         subscriptions=(SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),),
     )
     result = await h.connector.create(draft)
@@ -134,19 +145,33 @@ async def test_create_registers_every_field_and_reads_the_customer_back(h: OpenL
     assert (record.first_name, record.last_name, record.gender) == ("Ada", "Lovelace", Gender.FEMALE)
     assert record.birth_date == date(1985, 12, 10)
     assert record.status is CustomerStatus.ACTIVE
-    assert ids_of(record) == {IdentifierType.EMAIL: "ada.lovelace@example.test",
-                              IdentifierType.MOBILE: "+447911123001", IdentifierType.CARD_NUMBER: "990000000001"}
+    assert ids_of(record) == {
+        IdentifierType.EMAIL: "ada.lovelace@example.test",
+        IdentifierType.MOBILE: "+447911123001",
+        IdentifierType.CARD_NUMBER: "990000000001",
+    }
     [address] = record.addresses or []
-    assert (address.id, address.line1, address.line2, address.city, address.state, address.postcode,
-            address.country) == (ADDRESS_ID, "12 Church Lane", "Flat 3", "Leeds", "West Yorkshire", "LS1 4DY", "GB")
+    assert (
+        address.id,
+        address.line1,
+        address.line2,
+        address.city,
+        address.state,
+        address.postcode,
+        address.country,
+    ) == (ADDRESS_ID, "12 Church Lane", "Flat 3", "Leeds", "West Yorkshire", "LS1 4DY", "GB")
     assert subs_of(record) == {EMAIL_MARKETING: SubscriptionStatus.OPT_IN, SMS_MARKETING: SubscriptionStatus.OPT_OUT}
     assert record.facets == RECORD and record.account == "DEFAULT"
 
 
 async def test_create_reports_what_open_loyalty_cannot_hold(h: OpenLoyaltyHarness) -> None:
-    draft = CustomerDraft(first_name="Ben", last_name="Held", email="ben.held@example.test", external_id="EXT1",
-                          subscriptions=(SubscriptionInput(Channel.EMAIL, SubscriptionKind.TRANSACTIONAL,
-                                                           SubscriptionStatus.OPT_IN),))
+    draft = CustomerDraft(
+        first_name="Ben",
+        last_name="Held",
+        email="ben.held@example.test",
+        external_id="EXT1",
+        subscriptions=(SubscriptionInput(Channel.EMAIL, SubscriptionKind.TRANSACTIONAL, SubscriptionStatus.OPT_IN),),
+    )
     result = await h.connector.create(draft)
     assert result.details["ignored"] == "external_id"
     assert result.details["not_held"] == "EMAIL:TRANSACTIONAL"
@@ -197,13 +222,21 @@ async def test_an_address_patch_reads_the_address_and_sends_it_whole(h: OpenLoya
     assert result.record is not None
     [address] = result.record.addresses or []
     assert (address.line1, address.line2, address.city, address.state, address.postcode, address.country) == (
-        held.line1, held.line2, "York", None, held.postcode, held.country)
+        held.line1,
+        held.line2,
+        "York",
+        None,
+        held.postcode,
+        held.country,
+    )
     # A customer without an address gets one made of the parts given.
-    created = await h.connector.create(CustomerDraft(first_name="No", last_name="Address",
-                                                     email="no.address@example.test"))
+    created = await h.connector.create(
+        CustomerDraft(first_name="No", last_name="Address", email="no.address@example.test")
+    )
     assert created.record is not None and created.record.addresses == ()
-    result = await h.connector.update_profile(created.record.record_id,
-                                              ProfilePatch(address=AddressPatch(city="Leeds", country="GB")))
+    result = await h.connector.update_profile(
+        created.record.record_id, ProfilePatch(address=AddressPatch(city="Leeds", country="GB"))
+    )
     assert result.record is not None
     assert [(a.city, a.country, a.line1) for a in result.record.addresses or ()] == [("Leeds", "GB", None)]
 
@@ -236,15 +269,20 @@ async def test_writes_to_a_missing_customer_are_not_found(h: OpenLoyaltyHarness)
 
 async def test_add_identifier_sets_the_one_slot_of_each_type(h: OpenLoyaltyHarness) -> None:
     record_id = h.known_ids[0]
-    for identifier_type, value in ((IdentifierType.EMAIL, "new.address@example.test"),
-                                   (IdentifierType.MOBILE, "+447911123002"),
-                                   (IdentifierType.CARD_NUMBER, "990000000002")):
+    for identifier_type, value in (
+        (IdentifierType.EMAIL, "new.address@example.test"),
+        (IdentifierType.MOBILE, "+447911123002"),
+        (IdentifierType.CARD_NUMBER, "990000000002"),
+    ):
         result = await h.connector.add_identifier(record_id, Identifier(identifier_type, value, OL))
         assert result.record is not None and ids_of(result.record)[identifier_type] == value
     assert await calls(h) == {PUT: 3, GET: 3}
     after = await read(h, record_id)
-    assert ids_of(after) == {IdentifierType.EMAIL: "new.address@example.test",
-                             IdentifierType.MOBILE: "+447911123002", IdentifierType.CARD_NUMBER: "990000000002"}
+    assert ids_of(after) == {
+        IdentifierType.EMAIL: "new.address@example.test",
+        IdentifierType.MOBILE: "+447911123002",
+        IdentifierType.CARD_NUMBER: "990000000002",
+    }
 
 
 async def test_an_identifier_type_open_loyalty_does_not_hold_is_refused_locally(h: OpenLoyaltyHarness) -> None:
@@ -288,14 +326,19 @@ async def test_upsert_address_replaces_the_one_address_whole(h: OpenLoyaltyHarne
     before = await read(h, record_id)
     assert before.addresses  # the seeded customer has one
     await reset_counts(h)
-    result = await h.connector.upsert_address(record_id, AddressInput(line1="7 Mill Road", city="Kraków",
-                                                                      country="PL"))
+    result = await h.connector.upsert_address(record_id, AddressInput(line1="7 Mill Road", city="Kraków", country="PL"))
     assert await calls(h) == {PUT: 1, GET: 1}
     assert result.record is not None
     [address] = result.record.addresses or []
     # The parts not given are gone: the address is replaced, not merged.
     assert (address.line1, address.line2, address.city, address.state, address.postcode, address.country) == (
-        "7 Mill Road", None, "Kraków", None, None, "PL")
+        "7 Mill Road",
+        None,
+        "Kraków",
+        None,
+        None,
+        "PL",
+    )
     assert result.record.identifiers == before.identifiers
 
 
@@ -315,12 +358,17 @@ async def test_remove_address_erases_it_and_refuses_an_unknown_id_locally(h: Ope
 
 async def test_set_subscriptions_writes_the_two_marketing_consents(h: OpenLoyaltyHarness) -> None:
     record_id = h.known_ids[2]
-    for email, sms in ((SubscriptionStatus.OPT_IN, SubscriptionStatus.OPT_OUT),
-                       (SubscriptionStatus.OPT_OUT, SubscriptionStatus.OPT_IN)):
-        result = await h.connector.set_subscriptions(record_id, [
-            SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, email),
-            SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, sms),
-        ])
+    for email, sms in (
+        (SubscriptionStatus.OPT_IN, SubscriptionStatus.OPT_OUT),
+        (SubscriptionStatus.OPT_OUT, SubscriptionStatus.OPT_IN),
+    ):
+        result = await h.connector.set_subscriptions(
+            record_id,
+            [
+                SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, email),
+                SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, sms),
+            ],
+        )
         assert result.record is not None
         assert subs_of(result.record) == {EMAIL_MARKETING: email, SMS_MARKETING: sms}
     assert await calls(h) == {PUT: 2, GET: 2}
@@ -410,8 +458,7 @@ async def test_erase_anonymizes_the_customer(h: OpenLoyaltyHarness) -> None:
     record = result.record
     assert record is not None and record.record_id == record_id
     assert record.identifiers == () and record.addresses == () and record.birth_date is None
-    [found] = await h.connector.find_by_identifiers([IdentifierKey(IdentifierType.MOBILE, person(h, 0).mobile)],
-                                                    RECORD)
+    [found] = await h.connector.find_by_identifiers([IdentifierKey(IdentifierType.MOBILE, person(h, 0).mobile)], RECORD)
     assert found is None
 
 
@@ -420,8 +467,7 @@ async def test_erase_anonymizes_the_customer(h: OpenLoyaltyHarness) -> None:
 
 async def test_reads_fetch_only_what_the_facets_need(h: OpenLoyaltyHarness) -> None:
     ids = h.known_ids[:3]
-    for facets, expected in ((frozenset({Facet.LOYALTY}), {STATUS: 3}), (RECORD, {GET: 3}),
-                             (ALL, {GET: 3, STATUS: 3})):
+    for facets, expected in ((frozenset({Facet.LOYALTY}), {STATUS: 3}), (RECORD, {GET: 3}), (ALL, {GET: 3, STATUS: 3})):
         await reset_counts(h)
         slots = await h.connector.get_records(ids, facets)
         assert await calls(h) == expected, facets
@@ -462,12 +508,14 @@ async def test_search_maps_any_offset_onto_pages(h: OpenLoyaltyHarness) -> None:
     ids = [r.record_id for r in everything.records]
     assert everything.total == len(ids) == 18
     assert all(r.facets == RECORD for r in everything.records)
-    assert all(any(i.type is IdentifierType.EMAIL and i.value.endswith("@example.com") for i in r.identifiers)
-               for r in everything.records)
+    assert all(
+        any(i.type is IdentifierType.EMAIL and i.value.endswith("@example.com") for i in r.identifiers)
+        for r in everything.records
+    )
     for offset, limit, pages in ((5, 5, 1), (3, 5, 1), (11, 2, 2), (16, 5, 1)):
         await reset_counts(h)
         page = await h.connector.search(SEARCH_TEXT, offset, limit)
-        assert [r.record_id for r in page.records] == ids[offset:offset + limit], (offset, limit)
+        assert [r.record_id for r in page.records] == ids[offset : offset + limit], (offset, limit)
         assert (page.total, page.offset, page.limit) == (18, offset, limit)
         assert await calls(h) == {LIST: pages}
 
@@ -577,37 +625,54 @@ def test_golden_form_error() -> None:
 def test_golden_register_form_reproduces_the_documents_example() -> None:
     # openloyalty-customer-api.md, "Create a new customer", the second example (john3@example.com).
     draft = CustomerDraft(
-        first_name="John", last_name="Kowalski", email="john3@example.com", mobile="000000004000",
-        birth_date=date(1990, 1, 1), card_number="00000000000000002",
-        address=AddressInput(line1="Street", city="Wroclaw", state="Dolnoslaskie", postcode="00-000",
-                             country="Poland"),
-        subscriptions=(SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
-                       SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)),
+        first_name="John",
+        last_name="Kowalski",
+        email="john3@example.com",
+        mobile="000000004000",
+        birth_date=date(1990, 1, 1),
+        card_number="00000000000000002",
+        address=AddressInput(line1="Street", city="Wroclaw", state="Dolnoslaskie", postcode="00-000", country="Poland"),
+        subscriptions=(
+            SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
+            SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
+        ),
     )
     form = mapper.register_form(draft)
     assert_golden("openloyalty_register_form", form)
     sent = {key: value for key, value in form.items() if value}
     assert sent == {
-        "customer[firstName]": "John", "customer[lastName]": "Kowalski", "customer[email]": "john3@example.com",
-        "customer[phone]": "000000004000", "customer[birthDate]": "1990-01-01",
-        "customer[address][street]": "Street", "customer[address][postal]": "00-000",
-        "customer[address][city]": "Wroclaw", "customer[address][province]": "Dolnoslaskie",
-        "customer[address][country]": "Poland", "customer[loyaltyCardNumber]": "00000000000000002",
-        "customer[agreement1]": "1", "customer[agreement2]": "1", "customer[agreement3]": "1",
+        "customer[firstName]": "John",
+        "customer[lastName]": "Kowalski",
+        "customer[email]": "john3@example.com",
+        "customer[phone]": "000000004000",
+        "customer[birthDate]": "1990-01-01",
+        "customer[address][street]": "Street",
+        "customer[address][postal]": "00-000",
+        "customer[address][city]": "Wroclaw",
+        "customer[address][province]": "Dolnoslaskie",
+        "customer[address][country]": "Poland",
+        "customer[loyaltyCardNumber]": "00000000000000002",
+        "customer[agreement1]": "1",
+        "customer[agreement2]": "1",
+        "customer[agreement3]": "1",
     }
 
 
 def test_golden_update_forms() -> None:
     forms = {
-        "profile": mapper.profile_form(ProfilePatch(first_name="Jane", last_name=UNSET, birth_date=None,
-                                                    gender=Gender.NOT_DISCLOSED)),
+        "profile": mapper.profile_form(
+            ProfilePatch(first_name="Jane", last_name=UNSET, birth_date=None, gender=Gender.NOT_DISCLOSED)
+        ),
         "address": mapper.address_form(AddressInput(line1="12A Park Avenue", line2="Flat 2", city="Leeds")),
         "address_removed": mapper.address_form(None),
         "email": mapper.identifier_form(IdentifierType.EMAIL, "john4@example.com"),
         "phone_erased": mapper.identifier_form(IdentifierType.MOBILE, None),
-        "consents": mapper.agreements_form([
-            SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
-            SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN)]),
+        "consents": mapper.agreements_form(
+            [
+                SubscriptionInput(Channel.EMAIL, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_OUT),
+                SubscriptionInput(Channel.SMS, SubscriptionKind.MARKETING, SubscriptionStatus.OPT_IN),
+            ]
+        ),
         "lookup_card": mapper.lookup_filter(IdentifierKey(IdentifierType.CARD_NUMBER, "47834433524")),
     }
     assert_golden("openloyalty_update_forms", forms)
@@ -616,12 +681,15 @@ def test_golden_update_forms() -> None:
 # -- mapper rules ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1990-09-11T02:00:00+0200", date(1990, 9, 11)),  # midnight UTC, shown in +0200 (the document)
-    ("1990-09-11T00:00:00+0200", date(1990, 9, 11)),  # midnight in its own offset
-    ("1990-09-10T19:00:00-0500", date(1990, 9, 11)),  # midnight UTC west of Greenwich
-    ("1990-09-11T13:45:00+0200", date(1990, 9, 11)),  # neither: the date as written
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1990-09-11T02:00:00+0200", date(1990, 9, 11)),  # midnight UTC, shown in +0200 (the document)
+        ("1990-09-11T00:00:00+0200", date(1990, 9, 11)),  # midnight in its own offset
+        ("1990-09-10T19:00:00-0500", date(1990, 9, 11)),  # midnight UTC west of Greenwich
+        ("1990-09-11T13:45:00+0200", date(1990, 9, 11)),  # neither: the date as written
+    ],
+)
 def test_birth_dates(raw: str, expected: date) -> None:
     assert mapper.birth_date(datetime.fromisoformat(raw)) == expected
 
@@ -632,14 +700,17 @@ def test_dates_in_another_format_are_refused_at_the_edge(raw: str) -> None:
         wire.Customer.model_validate({"customerId": "x", "active": True, "createdAt": raw})
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("example.com", {"email": "example.com"}),
-    ("jane@", {"email": "jane@"}),
-    ("+44 7700 900123", {"phone": "+447700900123"}),
-    ("Kowalski", {"lastName": "Kowalski"}),
-    ("Jane van Doe", {"firstName": "Jane", "lastName": "van Doe"}),
-    ("  ", {}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("example.com", {"email": "example.com"}),
+        ("jane@", {"email": "jane@"}),
+        ("+44 7700 900123", {"phone": "+447700900123"}),
+        ("Kowalski", {"lastName": "Kowalski"}),
+        ("Jane van Doe", {"firstName": "Jane", "lastName": "van Doe"}),
+        ("  ", {}),
+    ],
+)
 def test_search_filters(text: str, expected: dict[str, str]) -> None:
     assert mapper.search_filters(text) == expected
 
@@ -660,10 +731,17 @@ def test_page_window_always_covers_exactly_the_rows_asked_for() -> None:
 
 
 def test_error_codes_carry_no_submitted_value() -> None:
-    body = wire.FormErrorBody.model_validate({
-        "form": {"children": {"email": {"errors": ["Customer with such email already exists."]},
-                              "address": {"children": {"city": {"errors": ["This value is not valid."]}}}}},
-        "errors": ["This form should not contain extra fields."]})
+    body = wire.FormErrorBody.model_validate(
+        {
+            "form": {
+                "children": {
+                    "email": {"errors": ["Customer with such email already exists."]},
+                    "address": {"children": {"city": {"errors": ["This value is not valid."]}}},
+                }
+            },
+            "errors": ["This form should not contain extra fields."],
+        }
+    )
     code = mapper.form_error_code(body)
     assert code == "form:extra_fields,email:duplicate,address.city:invalid"
     assert re.fullmatch(r"[A-Za-z0-9_.:,]+", code)

@@ -29,8 +29,9 @@ class TokenServer:
             if self.refuse_credentials:
                 return httpx.Response(401, json={"error": "invalid_client"})
             self.issued += 1
-            return httpx.Response(200, json={"token": f"t{self.issued}", "refresh": f"r{self.issued}",
-                                             "expires_in": self.expires_in})
+            return httpx.Response(
+                200, json={"token": f"t{self.issued}", "refresh": f"r{self.issued}", "expires_in": self.expires_in}
+            )
         if request.url.path == "/refresh":
             self.refreshed += 1
             self.issued += 1
@@ -61,8 +62,9 @@ class DemoAuth(RefreshingTokenAuth):
 
 
 def make(server: TokenServer, auth: DemoAuth) -> ProviderHttp:
-    return ProviderHttp.create(Provider.OPEN_LOYALTY, "http://p.test", Policy(max_retries=0), auth=auth,
-                               transport=httpx.MockTransport(server))
+    return ProviderHttp.create(
+        Provider.OPEN_LOYALTY, "http://p.test", Policy(max_retries=0), auth=auth, transport=httpx.MockTransport(server)
+    )
 
 
 async def test_fifty_concurrent_first_calls_fetch_one_token() -> None:
@@ -107,7 +109,12 @@ async def test_an_outage_of_the_token_endpoint_is_unavailable_not_an_auth_error(
     async def down(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, json={"error": "maintenance"})
 
-    http = ProviderHttp.create(Provider.OPEN_LOYALTY, "http://p.test", Policy(max_retries=1, backoff_base=0.01),
-                               auth=DemoAuth(), transport=httpx.MockTransport(down))
+    http = ProviderHttp.create(
+        Provider.OPEN_LOYALTY,
+        "http://p.test",
+        Policy(max_retries=1, backoff_base=0.01),
+        auth=DemoAuth(),
+        transport=httpx.MockTransport(down),
+    )
     with pytest.raises(ProviderUnavailable):
         await http.request("get", "GET", "/c", idempotent=True)

@@ -96,7 +96,8 @@ async def test_requests_reuse_one_keep_alive_connection(serve: Callable[..., Awa
 
 
 async def test_concurrent_requests_never_open_more_than_the_pool_allows(
-        serve: Callable[..., Awaitable[Server]]) -> None:
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
     async def slow(request: bytes, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(0.01)
         writer.write(ok(request.split(b" ")[1]))
@@ -109,12 +110,15 @@ async def test_concurrent_requests_never_open_more_than_the_pool_allows(
 
 
 async def test_a_body_sent_in_chunks_with_trailers_and_in_tiny_pieces_is_read_whole(
-        serve: Callable[..., Awaitable[Server]]) -> None:
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
     async def chunked(request: bytes, writer: asyncio.StreamWriter) -> None:
-        answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\n")
+        answer = (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\n"
+        )
         for i in range(len(answer)):  # one byte at a time: every parser state meets a boundary
-            writer.write(answer[i:i + 1])
+            writer.write(answer[i : i + 1])
             await writer.drain()
 
     server = await serve(chunked)
@@ -158,7 +162,8 @@ async def test_a_gzipped_answer_is_decoded(serve: Callable[..., Awaitable[Server
 
 
 async def test_connection_close_and_read_until_close_answers_take_a_new_connection(
-        serve: Callable[..., Awaitable[Server]]) -> None:
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
     async def reply(request: bytes, writer: asyncio.StreamWriter) -> None:
         if b"/close" in request:
             writer.write(ok(b"bye", "Connection: close"))
@@ -176,7 +181,8 @@ async def test_connection_close_and_read_until_close_answers_take_a_new_connecti
 
 
 async def test_a_server_that_drops_the_connection_mid_answer_is_a_protocol_error_and_the_pool_recovers(
-        serve: Callable[..., Awaitable[Server]]) -> None:
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
     calls = 0
 
     async def reply(request: bytes, writer: asyncio.StreamWriter) -> None:
@@ -218,7 +224,8 @@ async def test_nothing_listening_is_a_connect_error() -> None:
 
 
 async def test_a_late_answer_is_a_read_timeout_and_never_reaches_the_next_request(
-        serve: Callable[..., Awaitable[Server]]) -> None:
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
     async def reply(request: bytes, writer: asyncio.StreamWriter) -> None:
         if b"/slow" in request:
             await asyncio.sleep(0.2)
@@ -227,8 +234,9 @@ async def test_a_late_answer_is_a_read_timeout_and_never_reaches_the_next_reques
             writer.write(ok(b'"fast"'))
 
     server = await serve(reply)
-    async with httpx.AsyncClient(transport=PooledTransport(max_connections=1), base_url=server.url,
-                                 timeout=httpx.Timeout(0.05)) as client:
+    async with httpx.AsyncClient(
+        transport=PooledTransport(max_connections=1), base_url=server.url, timeout=httpx.Timeout(0.05)
+    ) as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.get("/slow")
         assert (await client.get("/fast")).json() == "fast"
@@ -253,9 +261,25 @@ async def test_idle_connections_expire(serve: Callable[..., Awaitable[Server]]) 
 async def test_tls(serve: Callable[..., Awaitable[Server]], tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     made = await asyncio.create_subprocess_exec(
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     assert await made.wait() == 0
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
@@ -271,7 +295,8 @@ async def test_tls(serve: Callable[..., Awaitable[Server]], tmp_path: Path) -> N
 
 
 async def test_provider_http_pools_with_this_transport_sized_to_its_policy(
-        serve: Callable[..., Awaitable[Server]]) -> None:
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
     async def slow(request: bytes, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(0.01)
         writer.write(ok())
@@ -314,11 +339,18 @@ async def test_provider_http_joins_urls_headers_and_auth_as_httpx_does(base: str
             return httpx.Response(401)
         return httpx.Response(200, json={"path": request.url.path, "query": str(request.url.query, "ascii")})
 
-    http = ProviderHttp.create(Provider.TWC, base, Policy(), auth=_RetryOnce(), transport=httpx.MockTransport(provider),
-                               headers={"X-Tenant": "t1"})
+    http = ProviderHttp.create(
+        Provider.TWC,
+        base,
+        Policy(),
+        auth=_RetryOnce(),
+        transport=httpx.MockTransport(provider),
+        headers={"X-Tenant": "t1"},
+    )
     try:
-        response = await http.request("read", "GET", "/customers/a b", idempotent=True, params={"q": "x&y"},
-                                      headers={"X-Call": "1"})
+        response = await http.request(
+            "read", "GET", "/customers/a b", idempotent=True, params={"q": "x&y"}, headers={"X-Call": "1"}
+        )
         posted = await http.request("write", "POST", "customers", idempotent=False, json={"a": 1})
     finally:
         await http.aclose()

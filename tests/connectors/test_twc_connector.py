@@ -111,8 +111,11 @@ class RawTwc:
             creds = credentials()
             response = await self.client.post(
                 HOST + creds["token_url"],
-                data={"grant_type": "client_credentials", "client_id": creds["client_id"],
-                      "client_secret": creds["client_secret"]},
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": creds["client_id"],
+                    "client_secret": creds["client_secret"],
+                },
             )
             response.raise_for_status()
             self._token = response.json()["access_token"]
@@ -158,9 +161,17 @@ def test_capabilities_follow_the_design_table() -> None:
     assert caps[Operation.CREATE] is Support.NATIVE
     assert caps[Operation.ERASE] is Support.NATIVE
     assert caps[Operation.GET_RECORDS] is Support.NATIVE
-    for emulated in (Operation.UPDATE_PROFILE, Operation.ADD_IDENTIFIER, Operation.REMOVE_IDENTIFIER,
-                     Operation.UPSERT_ADDRESS, Operation.REMOVE_ADDRESS, Operation.SET_SUBSCRIPTIONS,
-                     Operation.MERGE, Operation.SET_STATUS, Operation.SEARCH):
+    for emulated in (
+        Operation.UPDATE_PROFILE,
+        Operation.ADD_IDENTIFIER,
+        Operation.REMOVE_IDENTIFIER,
+        Operation.UPSERT_ADDRESS,
+        Operation.REMOVE_ADDRESS,
+        Operation.SET_SUBSCRIPTIONS,
+        Operation.MERGE,
+        Operation.SET_STATUS,
+        Operation.SEARCH,
+    ):
         assert caps[emulated] is Support.EMULATED, emulated
     assert caps[Operation.LOYALTY] is caps[Operation.ENROLL_LOYALTY] is Support.UNSUPPORTED
     assert TwcConnector.record_facets == {Facet.PROFILE, Facet.ADDRESSES, Facet.SUBSCRIPTIONS}
@@ -251,11 +262,17 @@ async def test_a_blank_200_from_find_by_id_is_not_found() -> None:
 
 
 async def test_create_posts_once_and_reads_back_normalised(h: Harness) -> None:
-    draft = CustomerDraft(first_name=" Ada ", last_name="Lovelace", email=" Ada.Lovelace@Example.TEST ",
-                          mobile="+44 7911 123987", birth_date=date(1815, 12, 10), external_id="EXT-ADA-1",
-                          gender=Gender.FEMALE, address=AddressInput(line1="12 St James's Square", city="London",
-                                                                    postcode="SW1Y 4JH", country="gb"),
-                          subscriptions=(EMAIL_MARKETING_IN, SMS_MARKETING_IN))
+    draft = CustomerDraft(
+        first_name=" Ada ",
+        last_name="Lovelace",
+        email=" Ada.Lovelace@Example.TEST ",
+        mobile="+44 7911 123987",
+        birth_date=date(1815, 12, 10),
+        external_id="EXT-ADA-1",
+        gender=Gender.FEMALE,
+        address=AddressInput(line1="12 St James's Square", city="London", postcode="SW1Y 4JH", country="gb"),
+        subscriptions=(EMAIL_MARKETING_IN, SMS_MARKETING_IN),
+    )
     seen = await traffic(h)
     result = await h.connector.create(draft)
     assert await seen.seen() == {POST: 1}
@@ -266,14 +283,19 @@ async def test_create_posts_once_and_reads_back_normalised(h: Harness) -> None:
     raw = await RawTwc(h).get(record.record_id)
     assert raw is not None
     assert (raw["email"], raw["mobile"], raw["dob"], raw["customerRef"]) == (
-        "ada.lovelace@example.test", "+447911123987", "10-12-1815", "EXT-ADA-1")
+        "ada.lovelace@example.test",
+        "+447911123987",
+        "10-12-1815",
+        "EXT-ADA-1",
+    )
     assert (raw["accepts_marketing"], raw["marketing_optin_level"]) == (True, "single_opt_in")
     [again] = await h.connector.get_records([record.record_id], PROFILE)
     assert isinstance(again, ProviderRecord)
     assert (again.first_name, again.birth_date, again.status) == ("Ada", date(1815, 12, 10), CustomerStatus.ACTIVE)
     assert ids_of(again, IdentifierType.MOBILE) == ["+447911123987"]
     assert again.addresses is not None and [(a.line1, a.country) for a in again.addresses] == [
-        ("12 St James's Square", "GB")]
+        ("12 St James's Square", "GB")
+    ]
     assert [(s.channel, s.status) for s in again.subscriptions or ()] == [(Channel.EMAIL, SubscriptionStatus.OPT_IN)]
 
 
@@ -301,10 +323,18 @@ async def test_create_refuses_a_taken_email_and_a_missing_one(h: Harness) -> Non
 
 async def test_update_profile_rewrites_the_whole_object_keeping_what_it_does_not_model(h: Harness) -> None:
     raw = RawTwc(h)
-    body = {"email": "keep.me@example.test", "firstName": "Old", "lastName": "Name", "dob": "01-02-1990",
-            "customerRef": "EXT-KEEP-1", "phone": "+44 20 7946 0001", "taxExempt": True, "taxExemptions": ["VAT"],
-            "attributeGroups": {"prefs": {"attribute_group": "prefs", "attributes": {}, "is_obsolete": False}},
-            "addresses": [{"address1": "1 Keep Street", "city": "Leeds", "defaultAddress": True}]}
+    body = {
+        "email": "keep.me@example.test",
+        "firstName": "Old",
+        "lastName": "Name",
+        "dob": "01-02-1990",
+        "customerRef": "EXT-KEEP-1",
+        "phone": "+44 20 7946 0001",
+        "taxExempt": True,
+        "taxExemptions": ["VAT"],
+        "attributeGroups": {"prefs": {"attribute_group": "prefs", "attributes": {}, "is_obsolete": False}},
+        "addresses": [{"address1": "1 Keep Street", "city": "Leeds", "defaultAddress": True}],
+    }
     customer = await raw.create(body)
     seen = await traffic(h)
     result = await h.connector.update_profile(customer["id"], ProfilePatch(first_name="New", birth_date=None))
@@ -402,23 +432,31 @@ async def test_the_email_cannot_be_removed_but_one_no_longer_held_is_left_alone(
     assert await seen.seen() == {GET_ONE: 1}  # read, found held, refused: nothing written
     # The second half of an e-mail change: the new address replaced the old one, so nothing is left to do.
     seen = await traffic(h)
-    result = await h.connector.remove_identifier(record_id, Identifier(IdentifierType.EMAIL, "old@example.org",
-                                                                       Provider.TWC))
+    result = await h.connector.remove_identifier(
+        record_id, Identifier(IdentifierType.EMAIL, "old@example.org", Provider.TWC)
+    )
     assert result.operation == "unchanged"
     assert await seen.seen() == {GET_ONE: 1}
 
 
 async def test_an_address_patch_changes_the_default_address_or_gives_one_to_a_customer_without(h: Harness) -> None:
-    record = await created(h, address=AddressInput(line1="1 First Street", city="Leeds", postcode="LS1 4DY",
-                                                   country="GB"))
+    record = await created(
+        h, address=AddressInput(line1="1 First Street", city="Leeds", postcode="LS1 4DY", country="GB")
+    )
     seen = await traffic(h)
-    result = await h.connector.update_profile(record.record_id, ProfilePatch(address=AddressPatch(
-        city="York", postcode=None)))
+    result = await h.connector.update_profile(
+        record.record_id, ProfilePatch(address=AddressPatch(city="York", postcode=None))
+    )
     assert await seen.seen() == {GET_ONE: 1, PUT: 1}
     assert result.record is not None and result.record.addresses is not None
     [address] = result.record.addresses
     assert (address.line1, address.city, address.postcode, address.country, address.is_default) == (
-        "1 First Street", "York", None, "GB", True)
+        "1 First Street",
+        "York",
+        None,
+        "GB",
+        True,
+    )
 
     bare = await created(h)
     assert bare.addresses == ()
@@ -432,21 +470,24 @@ async def test_an_address_patch_changes_the_default_address_or_gives_one_to_a_cu
 
 
 async def test_add_change_and_remove_an_address(h: Harness) -> None:
-    record = await created(h, address=AddressInput(line1="1 First Street", line2="Flat 2", city="Leeds",
-                                                   postcode="LS1 4DY", country="GB"))
+    record = await created(
+        h, address=AddressInput(line1="1 First Street", line2="Flat 2", city="Leeds", postcode="LS1 4DY", country="GB")
+    )
     assert record.addresses is not None
     [first] = record.addresses
     seen = await traffic(h)
-    added = await h.connector.upsert_address(record.record_id, AddressInput(line1="9 Second Road", city="York",
-                                                                           country="GB"))
+    added = await h.connector.upsert_address(
+        record.record_id, AddressInput(line1="9 Second Road", city="York", country="GB")
+    )
     assert await seen.seen() == {ADD_ADDRESS: 1}
     assert added.operation == "addCustomerAddress" and added.record is not None
     assert added.record.addresses is not None
     assert [a.line1 for a in added.record.addresses] == ["1 First Street", "9 Second Road"]
 
     seen = await traffic(h)
-    changed = await h.connector.upsert_address(record.record_id, AddressInput(id=first.id, line1="1 First Street",
-                                                                             city="Leeds", postcode="LS2 7HY"))
+    changed = await h.connector.upsert_address(
+        record.record_id, AddressInput(id=first.id, line1="1 First Street", city="Leeds", postcode="LS2 7HY")
+    )
     assert await seen.seen() == {GET_ONE: 1, PUT: 1}
     assert changed.record is not None and changed.record.addresses is not None
     moved = next(a for a in changed.record.addresses if a.id == first.id)
@@ -479,10 +520,11 @@ async def test_email_marketing_is_the_one_subscription(h: Harness) -> None:
     raw = RawTwc(h)
     stored = await raw.get(record.record_id)
     assert stored is not None and (stored["accepts_marketing"], stored["marketing_optin_level"]) == (
-        True, "single_opt_in")
+        True,
+        "single_opt_in",
+    )
     out = await h.connector.set_subscriptions(record.record_id, [EMAIL_MARKETING_OUT])
-    assert out.record is not None and [s.status for s in out.record.subscriptions or ()] == [
-        SubscriptionStatus.OPT_OUT]
+    assert out.record is not None and [s.status for s in out.record.subscriptions or ()] == [SubscriptionStatus.OPT_OUT]
     stored = await raw.get(record.record_id)
     assert stored is not None and stored["accepts_marketing"] is False and stored.get("marketing_optin_level") is None
     seen = await traffic(h)
@@ -492,8 +534,9 @@ async def test_email_marketing_is_the_one_subscription(h: Harness) -> None:
 
 
 async def test_an_opt_in_keeps_a_confirmed_level(h: Harness) -> None:
-    customer = await RawTwc(h).create({"email": "confirmed@example.test", "accepts_marketing": True,
-                                       "marketing_optin_level": "confirmed_opt_in"})
+    customer = await RawTwc(h).create(
+        {"email": "confirmed@example.test", "accepts_marketing": True, "marketing_optin_level": "confirmed_opt_in"}
+    )
     seen = await traffic(h)
     result = await h.connector.set_subscriptions(customer["id"], [EMAIL_MARKETING_IN])
     assert result.operation == "unchanged"
@@ -524,14 +567,35 @@ async def test_deactivate_and_reactivate(h: Harness) -> None:
 
 async def merge_pair(h: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
     raw = RawTwc(h)
-    survivor = await raw.create({"email": "survivor@example.test", "firstName": "Jane",
-                                 "addresses": [{"address1": "12 High Street", "city": "London", "postcode": "SW1A 1AA",
-                                                "countryCode": "GB", "defaultAddress": True}]})
-    victim = await raw.create({"email": "victim@example.test", "firstName": "Janet", "lastName": "Smith",
-                               "mobile": "+447911123777", "customerRef": "EXT-VICTIM", "dob": "23-06-1984",
-                               "addresses": [{"address1": "12 high street", "city": "London", "postcode": "SW1A 1AA",
-                                              "countryCode": "GB"},
-                                             {"address1": "4 Mill Road", "city": "Leeds", "countryCode": "GB"}]})
+    survivor = await raw.create(
+        {
+            "email": "survivor@example.test",
+            "firstName": "Jane",
+            "addresses": [
+                {
+                    "address1": "12 High Street",
+                    "city": "London",
+                    "postcode": "SW1A 1AA",
+                    "countryCode": "GB",
+                    "defaultAddress": True,
+                }
+            ],
+        }
+    )
+    victim = await raw.create(
+        {
+            "email": "victim@example.test",
+            "firstName": "Janet",
+            "lastName": "Smith",
+            "mobile": "+447911123777",
+            "customerRef": "EXT-VICTIM",
+            "dob": "23-06-1984",
+            "addresses": [
+                {"address1": "12 high street", "city": "London", "postcode": "SW1A 1AA", "countryCode": "GB"},
+                {"address1": "4 Mill Road", "city": "Leeds", "countryCode": "GB"},
+            ],
+        }
+    )
     return survivor, victim
 
 
@@ -550,8 +614,9 @@ async def test_merge_copies_missing_fields_to_the_survivor_and_deletes_the_victi
     assert ids_of(merged, IdentifierType.MOBILE) == ["+447911123777"]
     assert ids_of(merged, IdentifierType.CUSTOMER_REF) == ["EXT-VICTIM"]
     assert merged.addresses is not None and [a.line1 for a in merged.addresses] == ["12 High Street", "4 Mill Road"]
-    [by_ref] = await h.connector.find_by_identifiers([IdentifierKey(IdentifierType.CUSTOMER_REF, "EXT-VICTIM")],
-                                                     PROFILE)
+    [by_ref] = await h.connector.find_by_identifiers(
+        [IdentifierKey(IdentifierType.CUSTOMER_REF, "EXT-VICTIM")], PROFILE
+    )
     assert isinstance(by_ref, ProviderRecord) and by_ref.record_id == survivor["id"]
 
 
@@ -630,8 +695,11 @@ async def test_client_credentials_then_bearer_and_tenant_on_every_call() -> None
         token, *calls = recorders[0].requests
         assert token.url.path.endswith("/auth/realms/twc-demo/protocol/openid-connect/token")
         form = dict(httpx.QueryParams(token.content.decode()))
-        assert form == {"grant_type": "client_credentials", "client_id": "customer-graph",
-                        "client_secret": "twc-demo-secret"}
+        assert form == {
+            "grant_type": "client_credentials",
+            "client_id": "customer-graph",
+            "client_secret": "twc-demo-secret",
+        }
         assert calls and all(c.headers["X-TWC-Tenant"] == "twc-demo" for c in calls)
         assert all(c.headers["Authorization"].startswith("Bearer ") for c in calls)
         assert await h.tokens_issued() == 1
@@ -660,28 +728,42 @@ async def test_a_wrong_secret_and_a_wrong_tenant_are_auth_errors() -> None:
 
 
 def spring(status: int, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"timestamp": "2024-01-01T00:00:00.000Z", "status": status,
-                                        "error": "Bad Request", "message": message, "path": "/api/v2/customers"})
+    return httpx.Response(
+        status,
+        json={
+            "timestamp": "2024-01-01T00:00:00.000Z",
+            "status": status,
+            "error": "Bad Request",
+            "message": message,
+            "path": "/api/v2/customers",
+        },
+    )
 
 
-@pytest.mark.parametrize(("response", "kind", "code"), [
-    (spring(400, "A customer with this email already exists"), ProviderRejected, "DUPLICATE_EMAIL"),
-    (spring(400, "A customer with this customerRef already exists"), ProviderRejected, "DUPLICATE_CUSTOMER_REF"),
-    (spring(400, "A customer with this alternateCustomerRef already exists"), ProviderRejected,
-     "DUPLICATE_ALTERNATE_REF"),
-    (spring(400, "A customer with this mobile already exists"), ProviderRejected, "DUPLICATE_MOBILE"),
-    (spring(400, "email is mandatory"), ProviderRejected, "EMAIL_REQUIRED"),
-    (spring(400, "JSON parse error: dob: dob must be in dd-mm-yyyy format"), ProviderRejected, "INVALID_INPUT"),
-    (spring(400, "something new"), ProviderRejected, None),
-    (httpx.Response(400, content=b"<html>"), ProviderRejected, None),
-    (httpx.Response(405), ProviderRejected, "INVALID_INPUT"),
-    (httpx.Response(404), ProviderNotFound, None),
-    (spring(404, "ResourceNotFound: customer not found"), ProviderNotFound, None),
-    (spring(401, "Unauthorized"), ProviderAuthError, None),
-    (spring(403, "Access Denied"), ProviderAuthError, None),
-    (httpx.Response(429, headers={"Retry-After": "7"}), ProviderRateLimited, None),
-    (spring(503, "Service Unavailable"), ProviderUnavailable, None),
-])
+@pytest.mark.parametrize(
+    ("response", "kind", "code"),
+    [
+        (spring(400, "A customer with this email already exists"), ProviderRejected, "DUPLICATE_EMAIL"),
+        (spring(400, "A customer with this customerRef already exists"), ProviderRejected, "DUPLICATE_CUSTOMER_REF"),
+        (
+            spring(400, "A customer with this alternateCustomerRef already exists"),
+            ProviderRejected,
+            "DUPLICATE_ALTERNATE_REF",
+        ),
+        (spring(400, "A customer with this mobile already exists"), ProviderRejected, "DUPLICATE_MOBILE"),
+        (spring(400, "email is mandatory"), ProviderRejected, "EMAIL_REQUIRED"),
+        (spring(400, "JSON parse error: dob: dob must be in dd-mm-yyyy format"), ProviderRejected, "INVALID_INPUT"),
+        (spring(400, "something new"), ProviderRejected, None),
+        (httpx.Response(400, content=b"<html>"), ProviderRejected, None),
+        (httpx.Response(405), ProviderRejected, "INVALID_INPUT"),
+        (httpx.Response(404), ProviderNotFound, None),
+        (spring(404, "ResourceNotFound: customer not found"), ProviderNotFound, None),
+        (spring(401, "Unauthorized"), ProviderAuthError, None),
+        (spring(403, "Access Denied"), ProviderAuthError, None),
+        (httpx.Response(429, headers={"Retry-After": "7"}), ProviderRateLimited, None),
+        (spring(503, "Service Unavailable"), ProviderUnavailable, None),
+    ],
+)
 def test_error_rules(response: httpx.Response, kind: type[ProviderError], code: str | None) -> None:
     error = classify(response, "create")
     assert type(error) is kind
@@ -737,19 +819,24 @@ def test_golden_customer_to_record(name: str) -> None:
 def test_golden_record_parts(name: str) -> None:
     """identifiers, status, addresses and subscriptions one by one (customer_to_record composes them)."""
     c = customer(name)
-    assert_golden(f"{name}_parts", {
-        "identifiers": mapper.identifiers_to_domain(c),
-        "status": mapper.status_to_domain(c),
-        "addresses": mapper.addresses_to_domain(c),
-        "subscriptions": mapper.subscriptions_to_domain(c),
-        "held_mobile": mapper.held_identifier(c, IdentifierType.MOBILE),
-    })
+    assert_golden(
+        f"{name}_parts",
+        {
+            "identifiers": mapper.identifiers_to_domain(c),
+            "status": mapper.status_to_domain(c),
+            "addresses": mapper.addresses_to_domain(c),
+            "subscriptions": mapper.subscriptions_to_domain(c),
+            "held_mobile": mapper.held_identifier(c, IdentifierType.MOBILE),
+        },
+    )
 
 
 def test_golden_search_sample() -> None:
     customers = CustomerList.model_validate(load_fixture("twc_search_sample")).root
-    assert_golden("twc_search_sample",
-                  [as_golden(mapper.customer_to_record(c, fetched_at=FETCHED, tenant="twc-demo")) for c in customers])
+    assert_golden(
+        "twc_search_sample",
+        [as_golden(mapper.customer_to_record(c, fetched_at=FETCHED, tenant="twc-demo")) for c in customers],
+    )
 
 
 def test_golden_address_sample() -> None:
@@ -762,23 +849,35 @@ def test_golden_merge_changes() -> None:
     survivor, victim = CustomerDocument.parse(pair["survivor"]), CustomerDocument.parse(pair["victim"])
     changes = mapper.merge_changes(survivor, victim)
     moved = [n for n in wire.MOVABLE_UNIQUE if n in changes.fields]
-    assert_golden("twc_merge_pair", {
-        "survivor_changes": changes.fields,
-        "victim_release": mapper.release_changes(moved).fields,
-        "survivor_put": survivor.body(changes.fields),
-    })
+    assert_golden(
+        "twc_merge_pair",
+        {
+            "survivor_changes": changes.fields,
+            "victim_release": mapper.release_changes(moved).fields,
+            "survivor_put": survivor.body(changes.fields),
+        },
+    )
 
 
 # Domain -> wire: the ``.domain.json`` golden file holds the wire body the function produced.
 
 
 def test_golden_draft_to_wire() -> None:
-    draft = CustomerDraft(first_name=" Ada ", last_name="Lovelace", email=" Ada@Example.COM", mobile="447911123456",
-                          birth_date=date(1815, 12, 10), gender=Gender.FEMALE, external_id="EXT1", card_number="C1",
-                          password="secret", address=AddressInput(line1="1 A St", line2="", city="London",
-                                                                  state="Greater London", postcode="SW1A 1AA",
-                                                                  country="gb"),
-                          subscriptions=(SMS_MARKETING_IN, EMAIL_MARKETING_IN))
+    draft = CustomerDraft(
+        first_name=" Ada ",
+        last_name="Lovelace",
+        email=" Ada@Example.COM",
+        mobile="447911123456",
+        birth_date=date(1815, 12, 10),
+        gender=Gender.FEMALE,
+        external_id="EXT1",
+        card_number="C1",
+        password="secret",
+        address=AddressInput(
+            line1="1 A St", line2="", city="London", state="Greater London", postcode="SW1A 1AA", country="gb"
+        ),
+        subscriptions=(SMS_MARKETING_IN, EMAIL_MARKETING_IN),
+    )
     body, ignored = mapper.draft_to_wire(draft)
     assert_golden("twc_out_draft", {"body": body.body(), "ignored": ignored})
     assert "secret" not in json.dumps(body.body())
@@ -787,26 +886,36 @@ def test_golden_draft_to_wire() -> None:
 def test_golden_address_input_and_changes_to_wire() -> None:
     c = customer("twc_customer_realistic")
     document = CustomerDocument.parse(load_fixture("twc_customer_realistic"))
-    address = AddressInput(id="8d2f6c1e-0000-4000-8000-000000000001", line1="12 High Street", city="London",
-                           postcode="SW1A 2AA", country="United Kingdom")
+    address = AddressInput(
+        id="8d2f6c1e-0000-4000-8000-000000000001",
+        line1="12 High Street",
+        city="London",
+        postcode="SW1A 2AA",
+        country="United Kingdom",
+    )
     write = mapper.address_input_to_wire(address, default=True)
-    assert_golden("twc_out_changes", {
-        "address_input": write.body(),
-        "address_replaced": wire.address_with(document.raw_addresses()[0], mapper.address_input_to_wire(address)),
-        "profile": mapper.profile_changes(ProfilePatch(first_name=" Janet ", birth_date=date(1984, 6, 24),
-                                                       gender=Gender.FEMALE)),
-        "profile_clear": mapper.profile_changes(ProfilePatch(last_name=None, birth_date=None)),
-        "subscriptions_in": mapper.subscription_changes(c, [EMAIL_MARKETING_IN, SMS_MARKETING_IN]),
-        "subscriptions_out": mapper.subscription_changes(c, [EMAIL_MARKETING_OUT]),
-        "subscriptions_none": mapper.subscription_changes(c, [SMS_MARKETING_IN]),
-        "status": mapper.status_changes(False),
-        "mobile": mapper.identifier_value_to_wire(Identifier(IdentifierType.MOBILE, "+44 7911 123456",
-                                                              Provider.TWC)),
-        "email": mapper.identifier_value_to_wire(Identifier(IdentifierType.EMAIL, " A@B.Example ", Provider.TWC)),
-        "ref": mapper.identifier_value_to_wire(Identifier(IdentifierType.CUSTOMER_REF, " EXT9 ", Provider.TWC)),
-        "field_for_wechat": mapper.identifier_field(IdentifierType.WECHAT),
-        "details": mapper.details(["gender"], effect="x"),
-    })
+    assert_golden(
+        "twc_out_changes",
+        {
+            "address_input": write.body(),
+            "address_replaced": wire.address_with(document.raw_addresses()[0], mapper.address_input_to_wire(address)),
+            "profile": mapper.profile_changes(
+                ProfilePatch(first_name=" Janet ", birth_date=date(1984, 6, 24), gender=Gender.FEMALE)
+            ),
+            "profile_clear": mapper.profile_changes(ProfilePatch(last_name=None, birth_date=None)),
+            "subscriptions_in": mapper.subscription_changes(c, [EMAIL_MARKETING_IN, SMS_MARKETING_IN]),
+            "subscriptions_out": mapper.subscription_changes(c, [EMAIL_MARKETING_OUT]),
+            "subscriptions_none": mapper.subscription_changes(c, [SMS_MARKETING_IN]),
+            "status": mapper.status_changes(False),
+            "mobile": mapper.identifier_value_to_wire(
+                Identifier(IdentifierType.MOBILE, "+44 7911 123456", Provider.TWC)
+            ),
+            "email": mapper.identifier_value_to_wire(Identifier(IdentifierType.EMAIL, " A@B.Example ", Provider.TWC)),
+            "ref": mapper.identifier_value_to_wire(Identifier(IdentifierType.CUSTOMER_REF, " EXT9 ", Provider.TWC)),
+            "field_for_wechat": mapper.identifier_field(IdentifierType.WECHAT),
+            "details": mapper.details(["gender"], effect="x"),
+        },
+    )
     assert mapper.changed(document, {"firstName": " Jane "}) is False
     assert mapper.changed(document, {"firstName": "Jane"}) is True
 

@@ -116,8 +116,18 @@ def running(
 @pytest.fixture(scope="session")
 def customer_graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     port = free_port()
-    argv = [sys.executable, "-m", "customer_graph.cli", "demo", "--host", "127.0.0.1", "--port", str(port),
-            "--api-key", API_KEY]
+    argv = [
+        sys.executable,
+        "-m",
+        "customer_graph.cli",
+        "demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--api-key",
+        API_KEY,
+    ]
     with running(
         "customer-graph", argv, port=port, ready="/readyz", logs=tmp_path_factory.mktemp("customer-graph")
     ) as service:

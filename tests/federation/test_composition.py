@@ -117,8 +117,9 @@ def gateway(node: str, customer_graph: Service, orders_subgraph: Service, tmp_pa
         "--subgraph",
         f"orders={orders_subgraph.base_url}/graphql",
     ]
-    with running("gateway", argv, port=port, ready="/healthz", logs=tmp_path, cwd=HERE,
-                 env={"SUBGRAPH_API_KEY": API_KEY}) as service:
+    with running(
+        "gateway", argv, port=port, ready="/healthz", logs=tmp_path, cwd=HERE, env={"SUBGRAPH_API_KEY": API_KEY}
+    ) as service:
         yield service
 
 

@@ -27,8 +27,9 @@ def test_the_committed_schema_is_a_federation_v2_subgraph() -> None:
 
 
 def test_service_sdl_served_over_http_is_the_committed_schema(customer_graph: Service) -> None:
-    response = httpx.post(f"{customer_graph.base_url}/graphql", json={"query": "{ _service { sdl } }"}, headers=AUTH,
-                          timeout=30)
+    response = httpx.post(
+        f"{customer_graph.base_url}/graphql", json={"query": "{ _service { sdl } }"}, headers=AUTH, timeout=30
+    )
     assert response.status_code == 200, response.text
     served = response.json()["data"]["_service"]["sdl"]
     # Compared token by token: only line breaks and indentation may differ (the file ends with a newline).

@@ -19,8 +19,12 @@ from customer_graph.server.wiring import build_gateway
 from customer_graph.simulators import SimulatorOptions, create_simulators_app
 from customer_graph.simulators.dataset import Dataset, generate
 
-PREFIX = {Provider.CAPILLARY: "capillary", Provider.MARTJACK: "martjack", Provider.OPEN_LOYALTY: "openloyalty",
-          Provider.TWC: "twc"}
+PREFIX = {
+    Provider.CAPILLARY: "capillary",
+    Provider.MARTJACK: "martjack",
+    Provider.OPEN_LOYALTY: "openloyalty",
+    Provider.TWC: "twc",
+}
 SEED, CUSTOMERS = 42, 200
 
 
@@ -48,8 +52,9 @@ class Graph:
 
     async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         # As a legacy client (application/json): every GraphQL answer is a 200, request errors included.
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                          headers={"Accept": "application/json"})
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers={"Accept": "application/json"}
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -60,8 +65,11 @@ class Graph:
 
     async def calls(self, provider: Provider) -> int:
         """Provider calls, not counting token requests."""
-        return sum(n for key, n in (await self.stats(provider)).items()
-                   if not any(word in key for word in ("token", "Token", "login_check")))
+        return sum(
+            n
+            for key, n in (await self.stats(provider)).items()
+            if not any(word in key for word in ("token", "Token", "login_check"))
+        )
 
     async def reset_stats(self) -> None:
         for prefix in PREFIX.values():
@@ -84,8 +92,12 @@ GraphFactory = Callable[..., Awaitable[Graph]]
 async def make_graph() -> AsyncIterator[GraphFactory]:
     opened: list[tuple[Graph, Any]] = []
 
-    async def make(policies: dict[str, dict[str, object]] | None = None, seed: int = SEED,
-                   customers: int = CUSTOMERS, security: Security | None = None) -> Graph:
+    async def make(
+        policies: dict[str, dict[str, object]] | None = None,
+        seed: int = SEED,
+        customers: int = CUSTOMERS,
+        security: Security | None = None,
+    ) -> Graph:
         dataset = generate(seed, customers)
         sims_app = create_simulators_app(dataset, SimulatorOptions(seed=seed, capillary_rate_limit_per_minute=0))
         policies = {"capillary": {}, **(policies or {})}  # no client-side limit: the simulator's is off too
@@ -99,9 +111,13 @@ async def make_graph() -> AsyncIterator[GraphFactory]:
         app = create_app(factory, security=security)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
-        graph = Graph(client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"),
-                      sims=httpx.AsyncClient(transport=transport, base_url="http://sim"),
-                      dataset=dataset, gateway=gateway, recorder=transport)
+        graph = Graph(
+            client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"),
+            sims=httpx.AsyncClient(transport=transport, base_url="http://sim"),
+            dataset=dataset,
+            gateway=gateway,
+            recorder=transport,
+        )
         opened.append((graph, lifespan))
         return graph
 

@@ -25,8 +25,10 @@ from customer_graph.domain.models import Provider
 from customer_graph.simulators.dataset import Dataset, Person
 from tests.graph.conftest import Graph
 
-OUTCOMES = "outcomes { provider status operation recordId error { code retryable message } } " \
-           "userErrors { field code message } writeId"
+OUTCOMES = (
+    "outcomes { provider status operation recordId error { code retryable message } } "
+    "userErrors { field code message } writeId"
+)
 
 # Endpoints, as the simulators count them.
 CAP_GET = "GET /v2/customers/{id}"
@@ -62,8 +64,13 @@ TWC_DELETE = "DELETE /api/v2/customers/{id}"
 
 # The gateway's own credentials (merchant JWT, admin login, OAuth tokens), not a customer operation. Martjack's
 # customer session (GetAccessToken) is not one of them: Update needs it, and it is counted.
-_CREDENTIAL_CALLS = ("/OAuth/Token/", "/oauth/token/generate", "/openid-connect/token", "/login_check",
-                     "/token/refresh")
+_CREDENTIAL_CALLS = (
+    "/OAuth/Token/",
+    "/oauth/token/generate",
+    "/openid-connect/token",
+    "/login_check",
+    "/token/refresh",
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,16 @@ class Subject:
 
 def everyone_in_all_four(dataset: Dataset) -> list[Person]:
     """Persons seeded in all four providers, with an e-mail at Open Loyalty and no Capillary merge history."""
-    return [p for p in dataset.persons
-            if p.capillary and p.martjack and p.openloyalty and p.twc and p.openloyalty.view.email
-            and not p.capillary.victims]
+    return [
+        p
+        for p in dataset.persons
+        if p.capillary
+        and p.martjack
+        and p.openloyalty
+        and p.twc
+        and p.openloyalty.view.email
+        and not p.capillary.victims
+    ]
 
 
 def in_all_four(dataset: Dataset, count: int = 1) -> list[Person]:
@@ -91,8 +105,10 @@ def in_all_four(dataset: Dataset, count: int = 1) -> list[Person]:
 async def subject(graph: Graph, person: Person) -> Subject:
     """The person, found by e-mail (so that the crosswalk links its four records); provider counters are reset
     afterwards, so that a test counts only what it does."""
-    body = await graph.query("query($v: String!) { customerByIdentifier(type: EMAIL, value: $v) "
-                             "{ id records { provider recordId } } }", {"v": person.email})
+    body = await graph.query(
+        "query($v: String!) { customerByIdentifier(type: EMAIL, value: $v) { id records { provider recordId } } }",
+        {"v": person.email},
+    )
     assert "errors" not in body, body["errors"]
     customer = body["data"]["customerByIdentifier"]
     records = {Provider[r["provider"]]: r["recordId"] for r in customer["records"]}
@@ -116,8 +132,11 @@ def outcome(payload: dict[str, Any], provider: Provider) -> dict[str, Any]:
 
 async def received(graph: Graph, provider: Provider) -> dict[str, int]:
     """What the provider's simulator received since the last reset, without credential calls."""
-    return {call: n for call, n in (await graph.stats(provider)).items()
-            if not any(part in call for part in _CREDENTIAL_CALLS)}
+    return {
+        call: n
+        for call, n in (await graph.stats(provider)).items()
+        if not any(part in call for part in _CREDENTIAL_CALLS)
+    }
 
 
 async def received_by_all(graph: Graph) -> dict[Provider, dict[str, int]]:
@@ -141,8 +160,9 @@ async def capillary_raw(graph: Graph, customer_id: str, embed: str = "") -> http
     connector = graph.gateway.connectors[Provider.CAPILLARY]
     assert isinstance(connector, CapillaryConnector)
     params = {"source": "ALL", **({"embed": embed} if embed else {})}
-    return await connector.http.request("test", "GET", f"/v2/customers/{customer_id}", idempotent=True,
-                                        params=params, classify=_raw)
+    return await connector.http.request(
+        "test", "GET", f"/v2/customers/{customer_id}", idempotent=True, params=params, classify=_raw
+    )
 
 
 async def capillary_customer(graph: Graph, customer_id: str, embed: str = "") -> dict[str, Any]:
@@ -158,8 +178,12 @@ def capillary_profile(customer: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def capillary_identifiers(customer: dict[str, Any], source: str | None = None) -> set[tuple[str, str]]:
-    return {(i["type"], i["value"]) for p in customer["profiles"] if source is None or p["source"] == source
-            for i in p.get("identifiers", [])}
+    return {
+        (i["type"], i["value"])
+        for p in customer["profiles"]
+        if source is None or p["source"] == source
+        for i in p.get("identifiers", [])
+    }
 
 
 async def martjack_raw(graph: Graph, path: str, *, method: str = "GET", json: Any = None) -> dict[str, Any]:
@@ -167,8 +191,9 @@ async def martjack_raw(graph: Graph, path: str, *, method: str = "GET", json: An
     connector = graph.gateway.connectors[Provider.MARTJACK]
     assert isinstance(connector, MartjackConnector)
     merchant = connector.config.merchant_id.lower()
-    response = await connector.http.request("test", method, "Customer/" + path.format(m=merchant),
-                                            idempotent=True, json=json, classify=_raw)
+    response = await connector.http.request(
+        "test", method, "Customer/" + path.format(m=merchant), idempotent=True, json=json, classify=_raw
+    )
     body: dict[str, Any] = response.json()
     return body
 
@@ -183,8 +208,12 @@ async def martjack_customer(graph: Graph, user_id: str) -> dict[str, Any]:
 async def martjack_login_code(graph: Graph, person: Person) -> str:
     """The customer's own login (Martjack keeps no readable status: a deactivated account refuses it, 1042)."""
     assert person.martjack is not None
-    body = await martjack_raw(graph, "{m}/login", method="POST", json={
-        "username": person.martjack.user_name, "password": person.martjack.password})
+    body = await martjack_raw(
+        graph,
+        "{m}/login",
+        method="POST",
+        json={"username": person.martjack.user_name, "password": person.martjack.password},
+    )
     return str(body.get("ErrorCode") or body["messageCode"])
 
 
@@ -198,8 +227,9 @@ async def openloyalty_raw(graph: Graph, path: str) -> httpx.Response:
     """``GET /api/{storeCode}/<path>`` as Open Loyalty answers it."""
     connector = graph.gateway.connectors[Provider.OPEN_LOYALTY]
     assert isinstance(connector, OpenLoyaltyConnector)
-    return await connector.http.request("test", "GET", f"/api/{connector.config.store_code}/{path}",
-                                        idempotent=True, classify=_raw)
+    return await connector.http.request(
+        "test", "GET", f"/api/{connector.config.store_code}/{path}", idempotent=True, classify=_raw
+    )
 
 
 async def openloyalty_customer(graph: Graph, customer_id: str) -> dict[str, Any]:
@@ -212,8 +242,9 @@ async def openloyalty_customer(graph: Graph, customer_id: str) -> dict[str, Any]
 async def twc_raw(graph: Graph, customer_id: str) -> httpx.Response:
     connector = graph.gateway.connectors[Provider.TWC]
     assert isinstance(connector, TwcConnector)
-    return await connector.http.request("test", "GET", f"/api/v2/customers/{customer_id}", idempotent=True,
-                                        classify=_raw)
+    return await connector.http.request(
+        "test", "GET", f"/api/v2/customers/{customer_id}", idempotent=True, classify=_raw
+    )
 
 
 async def twc_customer(graph: Graph, customer_id: str) -> dict[str, Any]:
@@ -261,7 +292,8 @@ async def state(graph: Graph, who: Subject) -> dict[Provider, dict[str, Any]]:
     }
 
 
-def changes(before: dict[Provider, dict[str, Any]],
-            after: dict[Provider, dict[str, Any]]) -> dict[Provider, dict[str, Any]]:
+def changes(
+    before: dict[Provider, dict[str, Any]], after: dict[Provider, dict[str, Any]]
+) -> dict[Provider, dict[str, Any]]:
     """What changed at each provider, bookkeeping aside."""
     return {provider: diff(before[provider], after[provider], ignore=BOOKKEEPING[provider]) for provider in before}

@@ -36,8 +36,15 @@ async def secured_graph(make_graph: GraphFactory, **security: Any) -> Graph:
     return await make_graph(security=Security(authenticator=api_keys(), **security))
 
 
-async def post(graph: Graph, query: str, variables: dict[str, Any] | None = None, *, client: str | None = "everything",
-               accept: str | None = GRAPHQL_RESPONSE_JSON, **headers: str) -> httpx.Response:
+async def post(
+    graph: Graph,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    client: str | None = "everything",
+    accept: str | None = GRAPHQL_RESPONSE_JSON,
+    **headers: str,
+) -> httpx.Response:
     sent = {name.replace("_", "-"): value for name, value in headers.items()}
     if client is not None:
         sent["X-API-Key"] = key(client)

@@ -40,8 +40,9 @@ def forge_hs256(claims: dict[str, Any], secret: bytes, kid: str) -> str:
     def part(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    signed = part(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode()) + "." + part(
-        json.dumps(claims).encode())
+    signed = (
+        part(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode()) + "." + part(json.dumps(claims).encode())
+    )
     return signed + "." + part(hmac.new(secret, signed.encode(), hashlib.sha256).digest())
 
 
@@ -51,8 +52,10 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 
 def write_jwks(path: Path, *keys: tuple[str, rsa.RSAPrivateKey]) -> Path:
-    entries = [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "use": "sig",
-                "alg": "RS256"} for kid, k in keys]
+    entries = [
+        {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "use": "sig", "alg": "RS256"}
+        for kid, k in keys
+    ]
     path.write_text(json.dumps({"keys": entries}))
     return path
 
@@ -82,8 +85,9 @@ async def test_hs256_tokens(make_graph: GraphFactory) -> None:
     authenticator = JwtBearer(hs256_secret=SECRET.encode(), issuer="https://auth.example", audience="customer-graph")
     graph = await make_graph(security=Security(authenticator=authenticator))
     good = {"sub": "storefront", "iss": "https://auth.example", "aud": "customer-graph", "scope": "customers:read"}
-    assert (await bearer(graph, token(good))).json() == {"data": {"providers": [
-        {"name": "CAPILLARY"}, {"name": "MARTJACK"}, {"name": "OPEN_LOYALTY"}, {"name": "TWC"}]}}
+    assert (await bearer(graph, token(good))).json() == {
+        "data": {"providers": [{"name": "CAPILLARY"}, {"name": "MARTJACK"}, {"name": "OPEN_LOYALTY"}, {"name": "TWC"}]}
+    }
     # Scopes as a list (Azure's scp) work as well; without customers:write a mutation is forbidden.
     as_list = {**good, "scope": ["customers:read"]}
     assert codes((await bearer(graph, token(as_list), MUTATION)).json()) == ["FORBIDDEN"]
@@ -105,11 +109,17 @@ async def test_hs256_tokens(make_graph: GraphFactory) -> None:
     assert (await bearer(graph, refused["expired"])).json()["errors"][0]["message"] == "the bearer token has expired"
 
 
-async def test_rs256_tokens_from_a_jwks_file_and_key_rotation(make_graph: GraphFactory, tmp_path: Path,
-                                                              rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_rs256_tokens_from_a_jwks_file_and_key_rotation(
+    make_graph: GraphFactory, tmp_path: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
     jwks = write_jwks(tmp_path / "jwks.json", ("k1", rsa_key))
-    graph = await make_graph(security=Security(authenticator=JwtBearer(
-        jwks=JwksFile(jwks, recheck_seconds=0), audience="customer-graph", client_id_claim="client_id")))
+    graph = await make_graph(
+        security=Security(
+            authenticator=JwtBearer(
+                jwks=JwksFile(jwks, recheck_seconds=0), audience="customer-graph", client_id_claim="client_id"
+            )
+        )
+    )
     claims = {"client_id": "orders-service", "aud": "customer-graph", "scope": "customers:read"}
     assert (await bearer(graph, token(claims, rsa_key, "RS256", kid="k1"))).status_code == 200
     # A key the file does not hold; then the file is rotated to hold it.
@@ -120,30 +130,47 @@ async def test_rs256_tokens_from_a_jwks_file_and_key_rotation(make_graph: GraphF
     os.utime(jwks, (time.time() + 5, time.time() + 5))  # a distinct modification time, however coarse the clock
     assert (await bearer(graph, new_token)).status_code == 200
     # Algorithm confusion: an HS256 token whose HMAC secret is the (public) RSA key is refused.
-    public_pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-    assert (await bearer(graph, forge_hs256({**claims, "exp": int(time.time()) + 60}, public_pem, "k1"))
-            ).status_code == 401
+    public_pem = rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert (
+        await bearer(graph, forge_hs256({**claims, "exp": int(time.time()) + 60}, public_pem, "k1"))
+    ).status_code == 401
 
 
-async def test_api_keys_and_jwt_from_settings(make_graph: GraphFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_api_keys_and_jwt_from_settings(
+    make_graph: GraphFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rsa_key: rsa.RSAPrivateKey
+) -> None:
     monkeypatch.setenv("STOREFRONT_KEY", "storefront-key-from-the-environment")
     monkeypatch.setenv("JWT_SECRET", SECRET)
     jwks = write_jwks(tmp_path / "jwks.json", ("k1", rsa_key))
-    settings = parse({"providers": {}, "server": {"environment": "production"}, "auth": {
-        "api_keys": [
-            {"client_id": "storefront", "scopes": ["customers:read"], "key": {"env": "STOREFRONT_KEY"}},
-            {"client_id": "crm", "scopes": ["customers:read", "customers:pii"],
-             "key_sha256": key_digest("crm-key-0123456789abcdefghij")}],
-        "jwt": {"hs256_secret": {"env": "JWT_SECRET"}, "jwks_file": str(jwks), "audience": "customer-graph"}},
-        "limits": {"rate_limit_per_minute": 0}})
+    settings = parse(
+        {
+            "providers": {},
+            "server": {"environment": "production"},
+            "auth": {
+                "api_keys": [
+                    {"client_id": "storefront", "scopes": ["customers:read"], "key": {"env": "STOREFRONT_KEY"}},
+                    {
+                        "client_id": "crm",
+                        "scopes": ["customers:read", "customers:pii"],
+                        "key_sha256": key_digest("crm-key-0123456789abcdefghij"),
+                    },
+                ],
+                "jwt": {"hs256_secret": {"env": "JWT_SECRET"}, "jwks_file": str(jwks), "audience": "customer-graph"},
+            },
+            "limits": {"rate_limit_per_minute": 0},
+        }
+    )
     graph = await make_graph(security=build_security(settings))
     assert isinstance(build_security(settings).authenticator, Authenticators)
     claims = {"sub": "a", "aud": "customer-graph", "scope": "customers:read"}
-    for headers in ({"X-API-Key": "storefront-key-from-the-environment"}, {"X-API-Key": "crm-key-0123456789abcdefghij"},
-                    {"Authorization": "Bearer " + token(claims, SECRET)},
-                    {"Authorization": "Bearer " + token(claims, rsa_key, "RS256", kid="k1")}):
+    for headers in (
+        {"X-API-Key": "storefront-key-from-the-environment"},
+        {"X-API-Key": "crm-key-0123456789abcdefghij"},
+        {"Authorization": "Bearer " + token(claims, SECRET)},
+        {"Authorization": "Bearer " + token(claims, rsa_key, "RS256", kid="k1")},
+    ):
         response = await graph.client.post("/graphql", json={"query": QUERY}, headers=headers)
         assert response.status_code == 200, (headers, response.text)
     # In production, GraphiQL and introspection are off unless set.

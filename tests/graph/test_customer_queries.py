@@ -24,9 +24,15 @@ BY_ID = "query($id: ID!) { customer(id: $id) { %s } }" % EVERYTHING
 
 def everywhere(dataset: Dataset) -> Person:
     """A person seeded in all four providers with an e-mail in each."""
-    return next(p for p in dataset.persons
-                if len(p.providers) == 4 and p.openloyalty and p.openloyalty.view.email and p.capillary
-                and not p.capillary.victims)
+    return next(
+        p
+        for p in dataset.persons
+        if len(p.providers) == 4
+        and p.openloyalty
+        and p.openloyalty.view.email
+        and p.capillary
+        and not p.capillary.victims
+    )
 
 
 def record_ids(person: Person) -> dict[str, str]:
@@ -60,7 +66,8 @@ async def test_a_person_in_all_four_providers_is_one_customer_with_four_records(
     # The same person by id: the same answer, from the crosswalk.
     again = await graph.query(BY_ID, {"id": customer["id"]})
     assert again["data"]["customer"]["records"] == customer["records"] or (
-        {r["recordId"] for r in again["data"]["customer"]["records"]} == set(record_ids(person).values()))
+        {r["recordId"] for r in again["data"]["customer"]["records"]} == set(record_ids(person).values())
+    )
     assert again["data"]["customer"]["identifiers"] == customer["identifiers"]
 
 
@@ -79,8 +86,10 @@ async def test_asking_for_loyalty_only_calls_only_loyalty_providers(graph: Graph
     person = everywhere(graph.dataset)
     found = await graph.query(BY_EMAIL, {"v": person.email})
     await graph.reset_stats()
-    body = await graph.query("query($id: ID!) { customer(id: $id) { loyaltyPrograms { provider points } } }",
-                             {"id": found["data"]["customerByIdentifier"]["id"]})
+    body = await graph.query(
+        "query($id: ID!) { customer(id: $id) { loyaltyPrograms { provider points } } }",
+        {"id": found["data"]["customerByIdentifier"]["id"]},
+    )
     assert {p["provider"] for p in body["data"]["customer"]["loyaltyPrograms"]} == {"CAPILLARY", "OPEN_LOYALTY"}
     assert await graph.calls(Provider.TWC) == 0
     assert await graph.calls(Provider.MARTJACK) == 0
@@ -109,13 +118,11 @@ async def test_a_failing_provider_nulls_only_its_own_items_with_typed_errors(gra
     customer = body["data"]["customer"]
     failed = {("customer", *p) for p in null_paths(customer)}
     # Exactly one null item per Open Loyalty list, and one error on exactly each of those paths.
-    assert {path[1] for path in failed} == {"identifiers", "addresses", "subscriptions", "loyaltyPrograms",
-                                            "records"}
+    assert {path[1] for path in failed} == {"identifiers", "addresses", "subscriptions", "loyaltyPrograms", "records"}
     assert {tuple(e["path"]) for e in body["errors"]} == failed
     assert len(body["errors"]) == len(failed)
     for error in body["errors"]:
-        assert error["extensions"] == {"code": "PROVIDER_UNAVAILABLE", "provider": "OPEN_LOYALTY",
-                                       "retryable": True}
+        assert error["extensions"] == {"code": "PROVIDER_UNAVAILABLE", "provider": "OPEN_LOYALTY", "retryable": True}
         assert person.email not in error["message"]
     # Everything the other providers hold is still there.
     assert {r["provider"] for r in customer["records"] if r} == {"CAPILLARY", "MARTJACK", "TWC"}
@@ -156,8 +163,7 @@ async def test_two_strangers_with_one_name_stay_two_customers(graph: Graph) -> N
     assert (first["firstName"], first["lastName"]) == (second["firstName"], second["lastName"])
     assert {r["provider"] for r in first["records"]} == {"CAPILLARY", "TWC"}
     assert {r["provider"] for r in second["records"]} == {"MARTJACK", "OPEN_LOYALTY"}
-    page = await graph.query('{ customers(search: "%s", first: 50) { edges { node { id lastName } } } }'
-                             % a.last_name)
+    page = await graph.query('{ customers(search: "%s", first: 50) { edges { node { id lastName } } } }' % a.last_name)
     ids = {e["node"]["id"] for e in page["data"]["customers"]["edges"]}
     assert {first["id"], second["id"]} <= ids
 
@@ -166,8 +172,9 @@ async def test_a_capillary_merge_victim_resolves_to_its_survivor(graph: Graph) -
     person = next(p for p in graph.dataset.persons if p.capillary and p.capillary.victims)
     assert person.capillary is not None
     victim = person.capillary.victims[0].customer_id
-    body = await graph.query('{ customerByRecord(provider: CAPILLARY, recordId: "%s") '
-                             "{ id records { provider recordId } } }" % victim)
+    body = await graph.query(
+        '{ customerByRecord(provider: CAPILLARY, recordId: "%s") { id records { provider recordId } } }' % victim
+    )
     assert "errors" not in body, body
     records = {r["provider"]: r["recordId"] for r in body["data"]["customerByRecord"]["records"]}
     assert records["CAPILLARY"] == str(person.capillary.customer_id)

@@ -30,12 +30,21 @@ from tests.graph.matrix import (
 )
 
 CAPILLARY, MARTJACK, OPEN_LOYALTY, TWC = Provider.CAPILLARY, Provider.MARTJACK, Provider.OPEN_LOYALTY, Provider.TWC
-CREATE = """mutation($input: CreateCustomerInput!) {
-  createCustomer(input: $input) { customer { id } %s } }""" % OUTCOMES
-ADA = {"firstName": "Ada", "lastName": "Lovelace", "email": "Ada.Lovelace@Example.org", "mobile": "+44 7911 123456",
-       "password": "S3cret-pass", "birthDate": "1990-12-10",
-       "address": {"line1": "12 St James's Square", "city": "London", "postcode": "SW1Y 4JH", "country": "GB"},
-       "subscriptions": [{"channel": "EMAIL", "kind": "MARKETING", "status": "OPT_IN"}]}
+CREATE = (
+    """mutation($input: CreateCustomerInput!) {
+  createCustomer(input: $input) { customer { id } %s } }"""
+    % OUTCOMES
+)
+ADA = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "email": "Ada.Lovelace@Example.org",
+    "mobile": "+44 7911 123456",
+    "password": "S3cret-pass",
+    "birthDate": "1990-12-10",
+    "address": {"line1": "12 St James's Square", "city": "London", "postcode": "SW1Y 4JH", "country": "GB"},
+    "subscriptions": [{"channel": "EMAIL", "kind": "MARKETING", "status": "OPT_IN"}],
+}
 EMAIL, MOBILE = "ada.lovelace@example.org", "+447911123456"
 
 
@@ -48,8 +57,12 @@ async def test_create_at_each_provider(graph: Graph) -> None:
 
     payload = await mutate(graph, "createCustomer", CREATE, {"input": ADA})
 
-    assert statuses(payload) == [("CAPILLARY", "APPLIED", "register"), ("MARTJACK", "APPLIED", "Customer/Create"),
-                                 ("OPEN_LOYALTY", "APPLIED", "register"), ("TWC", "APPLIED", "createCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "APPLIED", "register"),
+        ("MARTJACK", "APPLIED", "Customer/Create"),
+        ("OPEN_LOYALTY", "APPLIED", "register"),
+        ("TWC", "APPLIED", "createCustomer"),
+    ]
     ids = {Provider[o["provider"]]: o["recordId"] for o in payload["outcomes"]}
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_REGISTER: 1, CAP_SUBSCRIPTIONS: 1, CAP_GET: 1},  # register, then the consent; read back
@@ -62,10 +75,8 @@ async def test_create_at_each_provider(graph: Graph) -> None:
     [create] = [r for r in graph.sent(MARTJACK) if r.url.path.endswith("/Create")]
     sent = json.loads(create.content)["customer"]
     assert (sent["UserName"], sent["Password"]) == (EMAIL, "S3cret-pass")
-    [form] = [dict(parse_qsl(r.content.decode())) for r in graph.sent(OPEN_LOYALTY)
-              if r.url.path.endswith("/register")]
-    assert (form["customer[email]"], form["customer[firstName]"], form["customer[agreement2]"]) == (
-        EMAIL, "Ada", "1")
+    [form] = [dict(parse_qsl(r.content.decode())) for r in graph.sent(OPEN_LOYALTY) if r.url.path.endswith("/register")]
+    assert (form["customer[email]"], form["customer[firstName]"], form["customer[agreement2]"]) == (EMAIL, "Ada", "1")
 
     capillary = await capillary_customer(graph, ids[CAPILLARY])
     assert [p["source"] for p in capillary["profiles"]] == ["INSTORE"]
@@ -73,10 +84,17 @@ async def test_create_at_each_provider(graph: Graph) -> None:
     assert capillary["extendedFields"]["city"] == "London"
     martjack = await martjack_customer(graph, ids[MARTJACK])
     assert (martjack["UserName"], martjack["FirstName"], martjack["MobileNo"], martjack["IsReceiveOffers"]) == (
-        EMAIL, "Ada", MOBILE.lstrip("+"), True)
+        EMAIL,
+        "Ada",
+        MOBILE.lstrip("+"),
+        True,
+    )
     [shipping] = await martjack_addresses(graph, ids[MARTJACK])
-    assert (shipping["address1"], shipping["othercity"], shipping["pin"]) == ("12 St James's Square", "London",
-                                                                              "SW1Y 4JH")
+    assert (shipping["address1"], shipping["othercity"], shipping["pin"]) == (
+        "12 St James's Square",
+        "London",
+        "SW1Y 4JH",
+    )
     openloyalty = await openloyalty_customer(graph, ids[OPEN_LOYALTY])
     assert (openloyalty["email"], openloyalty["firstName"], openloyalty["agreement2"]) == (EMAIL, "Ada", True)
     assert openloyalty["address"]["city"] == "London" and openloyalty["birthDate"].startswith("1990-12-10")

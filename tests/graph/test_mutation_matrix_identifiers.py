@@ -30,10 +30,16 @@ from tests.graph.matrix import (
 )
 
 CAPILLARY, MARTJACK, OPEN_LOYALTY, TWC = Provider.CAPILLARY, Provider.MARTJACK, Provider.OPEN_LOYALTY, Provider.TWC
-ADD = """mutation($id: ID!, $type: IdentifierType!, $value: String!) {
-  addIdentifier(id: $id, identifier: {type: $type, value: $value}) { %s } }""" % OUTCOMES
-REMOVE = """mutation($id: ID!, $type: IdentifierType!, $value: String!) {
-  removeIdentifier(id: $id, identifier: {type: $type, value: $value}) { %s } }""" % OUTCOMES
+ADD = (
+    """mutation($id: ID!, $type: IdentifierType!, $value: String!) {
+  addIdentifier(id: $id, identifier: {type: $type, value: $value}) { %s } }"""
+    % OUTCOMES
+)
+REMOVE = (
+    """mutation($id: ID!, $type: IdentifierType!, $value: String!) {
+  removeIdentifier(id: $id, identifier: {type: $type, value: $value}) { %s } }"""
+    % OUTCOMES
+)
 NEW_EMAIL = "new.address@example.org"
 
 
@@ -52,12 +58,16 @@ async def test_add_an_email_at_each_provider(graph: Graph) -> None:
     before = await state(graph, who)
     await graph.reset_stats()
 
-    payload = await mutate(graph, "addIdentifier", ADD, {"id": who.id, "type": "EMAIL",
-                                                         "value": " New.Address@Example.ORG"})
+    payload = await mutate(
+        graph, "addIdentifier", ADD, {"id": who.id, "type": "EMAIL", "value": " New.Address@Example.ORG"}
+    )
 
-    assert statuses(payload) == [("CAPILLARY", "APPLIED", "changeIdentifier add"),
-                                 ("MARTJACK", "UNSUPPORTED", "addIdentifier"),
-                                 ("OPEN_LOYALTY", "APPLIED", "set EMAIL"), ("TWC", "APPLIED", "updateCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "APPLIED", "changeIdentifier add"),
+        ("MARTJACK", "UNSUPPORTED", "addIdentifier"),
+        ("OPEN_LOYALTY", "APPLIED", "set EMAIL"),
+        ("TWC", "APPLIED", "updateCustomer"),
+    ]
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_CHANGE_IDENTIFIER: 1, CAP_GET: 1},  # the change, then the record read back
         MARTJACK: {},  # UserName cannot change: not even asked
@@ -70,7 +80,8 @@ async def test_add_an_email_at_each_provider(graph: Graph) -> None:
 
     after = await state(graph, who)
     assert capillary_identifiers(after[CAPILLARY], "INSTORE") == (
-        capillary_identifiers(before[CAPILLARY], "INSTORE") | {("email", NEW_EMAIL)})
+        capillary_identifiers(before[CAPILLARY], "INSTORE") | {("email", NEW_EMAIL)}
+    )
     found = changes(before, after)
     assert found[MARTJACK] == {}
     assert found[OPEN_LOYALTY] == {"email": (person.email, NEW_EMAIL)}  # one e-mail: the new one replaces it
@@ -85,9 +96,12 @@ async def test_remove_a_mobile_at_each_provider(graph: Graph) -> None:
 
     payload = await mutate(graph, "removeIdentifier", REMOVE, {"id": who.id, "type": "MOBILE", "value": person.mobile})
 
-    assert statuses(payload) == [("CAPILLARY", "APPLIED", "changeIdentifier remove"),
-                                 ("MARTJACK", "UNSUPPORTED", "removeIdentifier"),
-                                 ("OPEN_LOYALTY", "APPLIED", "erase MOBILE"), ("TWC", "APPLIED", "updateCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "APPLIED", "changeIdentifier remove"),
+        ("MARTJACK", "UNSUPPORTED", "removeIdentifier"),
+        ("OPEN_LOYALTY", "APPLIED", "erase MOBILE"),
+        ("TWC", "APPLIED", "updateCustomer"),
+    ]
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_GET: 2, CAP_CHANGE_IDENTIFIER: 1},  # which profiles hold it; remove there; read back
         MARTJACK: {},
@@ -101,7 +115,8 @@ async def test_remove_a_mobile_at_each_provider(graph: Graph) -> None:
 
     after = await state(graph, who)
     assert capillary_identifiers(after[CAPILLARY]) == capillary_identifiers(before[CAPILLARY]) - {
-        ("mobile", wire_mobile)}
+        ("mobile", wire_mobile)
+    }
     found = changes(before, after)
     assert found[MARTJACK] == {}
     assert found[OPEN_LOYALTY] == {"phone": (before[OPEN_LOYALTY]["phone"], None)}
@@ -115,8 +130,11 @@ async def test_an_email_change_is_an_add_then_a_remove(graph: Graph) -> None:
     [person] = in_all_four(graph.dataset)
     who = await subject(graph, person)
     before = await state(graph, who)
-    sources_holding_old = [p["source"] for p in before[CAPILLARY]["profiles"]
-                           if ("email", person.email) in capillary_identifiers({"profiles": [p]})]
+    sources_holding_old = [
+        p["source"]
+        for p in before[CAPILLARY]["profiles"]
+        if ("email", person.email) in capillary_identifiers({"profiles": [p]})
+    ]
     assert len(sources_holding_old) == 2  # INSTORE and ECOMMERCE: both lose it
     await graph.reset_stats()
 
@@ -124,9 +142,12 @@ async def test_an_email_change_is_an_add_then_a_remove(graph: Graph) -> None:
     removed = await mutate(graph, "removeIdentifier", REMOVE, {"id": who.id, "type": "EMAIL", "value": person.email})
 
     assert [o["status"] for o in added["outcomes"]] == ["APPLIED", "UNSUPPORTED", "APPLIED", "APPLIED"]
-    assert statuses(removed) == [("CAPILLARY", "APPLIED", "changeIdentifier remove"),
-                                 ("MARTJACK", "UNSUPPORTED", "removeIdentifier"),
-                                 ("OPEN_LOYALTY", "SKIPPED", "none"), ("TWC", "SKIPPED", "unchanged")]
+    assert statuses(removed) == [
+        ("CAPILLARY", "APPLIED", "changeIdentifier remove"),
+        ("MARTJACK", "UNSUPPORTED", "removeIdentifier"),
+        ("OPEN_LOYALTY", "SKIPPED", "none"),
+        ("TWC", "SKIPPED", "unchanged"),
+    ]
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_CHANGE_IDENTIFIER: 1 + len(sources_holding_old), CAP_GET: 3},
         MARTJACK: {},
@@ -135,7 +156,8 @@ async def test_an_email_change_is_an_add_then_a_remove(graph: Graph) -> None:
     }
     assert bodies(graph, CAPILLARY, "POST") == [
         ("INSTORE", {"add": [{"type": "email", "value": NEW_EMAIL}]}),
-        *((source, {"remove": [{"type": "email", "value": person.email}]}) for source in sources_holding_old)]
+        *((source, {"remove": [{"type": "email", "value": person.email}]}) for source in sources_holding_old),
+    ]
 
     after = await state(graph, who)
     held = capillary_identifiers(after[CAPILLARY])
@@ -146,8 +168,11 @@ async def test_an_email_change_is_an_add_then_a_remove(graph: Graph) -> None:
     assert found[TWC] == {"email": (person.email, NEW_EMAIL)}
     # The person is found by the new address; the old one is still Martjack's UserName, and finds it there.
     for email in (NEW_EMAIL, person.email):
-        body = await graph.query("query($v: String!) { customerByIdentifier(type: EMAIL, value: $v) { id "
-                                 "identifiers(types: [EMAIL]) { provider value } } }", {"v": email})
+        body = await graph.query(
+            "query($v: String!) { customerByIdentifier(type: EMAIL, value: $v) { id "
+            "identifiers(types: [EMAIL]) { provider value } } }",
+            {"v": email},
+        )
         customer = body["data"]["customerByIdentifier"]
         assert customer["id"] == who.id
         assert {i["provider"] for i in customer["identifiers"] if i["value"] == person.email} == {"MARTJACK"}

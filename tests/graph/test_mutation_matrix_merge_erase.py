@@ -44,11 +44,17 @@ from tests.graph.matrix import (
 )
 
 CAPILLARY, MARTJACK, OPEN_LOYALTY, TWC = Provider.CAPILLARY, Provider.MARTJACK, Provider.OPEN_LOYALTY, Provider.TWC
-MERGE = """mutation($survivor: ID!, $victim: ID!) {
-  mergeCustomers(survivorId: $survivor, victimId: $victim) { %s } }""" % OUTCOMES
+MERGE = (
+    """mutation($survivor: ID!, $victim: ID!) {
+  mergeCustomers(survivorId: $survivor, victimId: $victim) { %s } }"""
+    % OUTCOMES
+)
 ERASE = "mutation($id: ID!) { eraseCustomer(id: $id) { customer { id } %s } }" % OUTCOMES
-UPDATE = """mutation($id: ID!, $patch: CustomerPatch!) {
-  updateCustomer(id: $id, patch: $patch) { %s } }""" % OUTCOMES
+UPDATE = (
+    """mutation($id: ID!, $patch: CustomerPatch!) {
+  updateCustomer(id: $id, patch: $patch) { %s } }"""
+    % OUTCOMES
+)
 
 
 def statuses(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -70,12 +76,15 @@ async def test_merge_two_persons_at_each_provider(graph: Graph) -> None:
 
     payload = await mutate(graph, "mergeCustomers", MERGE, {"survivor": survivor.id, "victim": victim.id})
 
-    assert statuses(payload) == [("CAPILLARY", "APPLIED", "changeIdentifier"),
-                                 ("MARTJACK", "APPLIED", "deactivate victim"),
-                                 ("OPEN_LOYALTY", "APPLIED", "deactivate victim"),
-                                 ("TWC", "APPLIED", "copy missing fields to survivor, delete victim")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "APPLIED", "changeIdentifier"),
+        ("MARTJACK", "APPLIED", "deactivate victim"),
+        ("OPEN_LOYALTY", "APPLIED", "deactivate victim"),
+        ("TWC", "APPLIED", "copy missing fields to survivor, delete victim"),
+    ]
     assert {o["provider"]: o["recordId"] for o in payload["outcomes"]} == {
-        p.name: r for p, r in survivor.records.items()}
+        p.name: r for p, r in survivor.records.items()
+    }
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_GET: 2, CAP_CHANGE_IDENTIFIER: 1},  # both read; a victim's identifier added to the survivor
         MARTJACK: {MJ_GET: 1, MJ_DEACTIVATE: 1},  # the survivor must exist; the victim is switched off
@@ -91,8 +100,9 @@ async def test_merge_two_persons_at_each_provider(graph: Graph) -> None:
     answer = await capillary_raw(graph, victim.records[CAPILLARY])
     assert answer.status_code == 404 and [e["code"] for e in answer.json()["errors"]] == [8069]
     merged = points(await capillary_customer(graph, survivor.records[CAPILLARY], "mlp"))
-    assert merged == {program: kept_points.get(program, 0) + gone_points.get(program, 0)
-                      for program in kept_points | gone_points}
+    assert merged == {
+        program: kept_points.get(program, 0) + gone_points.get(program, 0) for program in kept_points | gone_points
+    }
     # Martjack and Open Loyalty: the victim is deactivated, the survivor untouched.
     assert await martjack_login_code(graph, newer) == "1042" and await martjack_login_code(graph, older) == "1004"
     assert (await openloyalty_customer(graph, victim.records[OPEN_LOYALTY]))["active"] is False
@@ -101,20 +111,24 @@ async def test_merge_two_persons_at_each_provider(graph: Graph) -> None:
     assert found[MARTJACK] == {} and found[OPEN_LOYALTY] == {}
     # TWC: the victim is gone; the survivor gained what it lacked, and kept what it had.
     assert (await twc_raw(graph, victim.records[TWC])).status_code == 404
-    assert all(path.startswith(("addresses", "customerRef", "alternateCustomerRef", "phone", "mobile"))
-               for path in found[TWC])
-    assert after[TWC]["addresses"][:len(kept[TWC]["addresses"])] == kept[TWC]["addresses"]
+    assert all(
+        path.startswith(("addresses", "customerRef", "alternateCustomerRef", "phone", "mobile")) for path in found[TWC]
+    )
+    assert after[TWC]["addresses"][: len(kept[TWC]["addresses"])] == kept[TWC]["addresses"]
     assert after[TWC]["email"] == kept[TWC]["email"]
 
     # The crosswalk: the victim's id is the survivor's, with one Capillary record, and points counted once.
-    body = await graph.query("query($id: ID!) { customer(id: $id) { id records { provider recordId } "
-                             "loyaltyPrograms { provider programId points } } }", {"id": victim.id})
+    body = await graph.query(
+        "query($id: ID!) { customer(id: $id) { id records { provider recordId } "
+        "loyaltyPrograms { provider programId points } } }",
+        {"id": victim.id},
+    )
     customer = body["data"]["customer"]
     assert customer["id"] == survivor.id
-    assert [r["recordId"] for r in customer["records"] if r["provider"] == "CAPILLARY"] == [
-        survivor.records[CAPILLARY]]
+    assert [r["recordId"] for r in customer["records"] if r["provider"] == "CAPILLARY"] == [survivor.records[CAPILLARY]]
     assert {(p["programId"], p["points"]) for p in customer["loyaltyPrograms"] if p["provider"] == "CAPILLARY"} == {
-        (str(program), float(n)) for program, n in merged.items()}
+        (str(program), float(n)) for program, n in merged.items()
+    }
     assert len([p for p in customer["loyaltyPrograms"] if p["provider"] == "CAPILLARY"]) == len(merged)
     # The audit log: who, when and what, with ids and statuses only.
     [event] = [e for e in await graph.gateway.store.audit_events() if e.action == "mergeCustomers"]
@@ -133,9 +147,12 @@ async def test_erase_at_each_provider_and_forget_the_erased_records(graph: Graph
 
     payload = await mutate(graph, "eraseCustomer", ERASE, {"id": who.id})
 
-    assert statuses(payload) == [("CAPILLARY", "UNSUPPORTED", "erase"),
-                                 ("MARTJACK", "APPLIED", "Customer/DeActivation"),
-                                 ("OPEN_LOYALTY", "APPLIED", "anonymize"), ("TWC", "APPLIED", "deleteCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "UNSUPPORTED", "erase"),
+        ("MARTJACK", "APPLIED", "Customer/DeActivation"),
+        ("OPEN_LOYALTY", "APPLIED", "anonymize"),
+        ("TWC", "APPLIED", "deleteCustomer"),
+    ]
     assert await received_by_all(graph) == {
         CAPILLARY: {},  # no erasure through this API: reported, not attempted
         MARTJACK: {MJ_DEACTIVATE: 1},
@@ -145,10 +162,10 @@ async def test_erase_at_each_provider_and_forget_the_erased_records(graph: Graph
     # What is left of the person is its Capillary record, for someone to erase there.
     assert payload["customer"] == {"id": who.id}
     assert await graph.gateway.store.records_of(who.id) == [RecordKey(CAPILLARY, who.records[CAPILLARY])]
-    index = await graph.gateway.store.find_identifiers([IdentifierKey(IdentifierType.EMAIL, person.email),
-                                                        IdentifierKey(IdentifierType.MOBILE, person.mobile)])
-    assert {record for found in index.values() for record in found} == {
-        RecordKey(CAPILLARY, who.records[CAPILLARY])}
+    index = await graph.gateway.store.find_identifiers(
+        [IdentifierKey(IdentifierType.EMAIL, person.email), IdentifierKey(IdentifierType.MOBILE, person.mobile)]
+    )
+    assert {record for found in index.values() for record in found} == {RecordKey(CAPILLARY, who.records[CAPILLARY])}
 
     assert await capillary_customer(graph, who.records[CAPILLARY]) == before[CAPILLARY]
     assert await martjack_login_code(graph, person) == "1042"
@@ -170,8 +187,12 @@ async def test_erasing_a_person_not_at_capillary_leaves_nothing(graph: Graph) ->
 
     payload = await mutate(graph, "eraseCustomer", ERASE, {"id": who.id})
 
-    assert statuses(payload) == [("CAPILLARY", "UNSUPPORTED", "erase"), ("MARTJACK", "SKIPPED", "erase"),
-                                 ("OPEN_LOYALTY", "SKIPPED", "erase"), ("TWC", "APPLIED", "deleteCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "UNSUPPORTED", "erase"),
+        ("MARTJACK", "SKIPPED", "erase"),
+        ("OPEN_LOYALTY", "SKIPPED", "erase"),
+        ("TWC", "APPLIED", "deleteCustomer"),
+    ]
     assert await received_by_all(graph) == {CAPILLARY: {}, MARTJACK: {}, OPEN_LOYALTY: {}, TWC: {TWC_DELETE: 1}}
     assert payload["customer"] is None  # nothing of it remains anywhere
     assert await graph.gateway.store.records_of(who.id) == []
@@ -186,7 +207,11 @@ async def test_a_retryable_failure_stays_pending_until_the_journal_finishes_it(g
     payload = await mutate(graph, "updateCustomer", UPDATE, {"id": who.id, "patch": {"lastName": "Lovelace"}})
 
     assert [(o["provider"], o["status"]) for o in payload["outcomes"]] == [
-        ("CAPILLARY", "APPLIED"), ("MARTJACK", "APPLIED"), ("OPEN_LOYALTY", "APPLIED"), ("TWC", "PENDING")]
+        ("CAPILLARY", "APPLIED"),
+        ("MARTJACK", "APPLIED"),
+        ("OPEN_LOYALTY", "APPLIED"),
+        ("TWC", "PENDING"),
+    ]
     [twc] = [o for o in payload["outcomes"] if o["provider"] == "TWC"]
     assert twc["error"]["code"] == "PROVIDER_UNAVAILABLE" and twc["error"]["retryable"] is True
     assert TWC_PUT not in await received(graph, TWC)  # the read failed: nothing was written
@@ -198,8 +223,12 @@ async def test_a_retryable_failure_stays_pending_until_the_journal_finishes_it(g
     assert await graph.gateway.executor.resume_all(only_due=False) == 1
 
     # Only the pending step ran: the three applied ones were not sent again.
-    assert await received_by_all(graph) == {CAPILLARY: {}, MARTJACK: {}, OPEN_LOYALTY: {},
-                                            TWC: {TWC_GET: 1, TWC_PUT: 1}}
+    assert await received_by_all(graph) == {
+        CAPILLARY: {},
+        MARTJACK: {},
+        OPEN_LOYALTY: {},
+        TWC: {TWC_GET: 1, TWC_PUT: 1},
+    }
     assert await graph.gateway.store.open_writes() == []
     finished = await graph.gateway.store.get(payload["writeId"])
     assert finished is not None and [s.status.value for s in finished.steps] == ["APPLIED"] * 4

@@ -37,8 +37,11 @@ from tests.graph.matrix import (
 )
 
 CAPILLARY, MARTJACK, OPEN_LOYALTY, TWC = Provider.CAPILLARY, Provider.MARTJACK, Provider.OPEN_LOYALTY, Provider.TWC
-UPDATE = """mutation($id: ID!, $patch: CustomerPatch!, $providers: [Provider!]) {
-  updateCustomer(id: $id, patch: $patch, providers: $providers) { %s } }""" % OUTCOMES
+UPDATE = (
+    """mutation($id: ID!, $patch: CustomerPatch!, $providers: [Provider!]) {
+  updateCustomer(id: $id, patch: $patch, providers: $providers) { %s } }"""
+    % OUTCOMES
+)
 
 
 # Members of a read Martjack customer that Update does not take, and the merchant id it adds.
@@ -61,8 +64,12 @@ async def test_an_update_of_only_the_city_speaks_each_providers_dialect(graph: G
 
     payload = await mutate(graph, "updateCustomer", UPDATE, {"id": who.id, "patch": {"address": {"city": "Leeds"}}})
 
-    assert statuses(payload) == [("CAPILLARY", "APPLIED", "update"), ("MARTJACK", "APPLIED", "Customer/Update"),
-                                 ("OPEN_LOYALTY", "APPLIED", "update customer"), ("TWC", "APPLIED", "updateCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "APPLIED", "update"),
+        ("MARTJACK", "APPLIED", "Customer/Update"),
+        ("OPEN_LOYALTY", "APPLIED", "update customer"),
+        ("TWC", "APPLIED", "updateCustomer"),
+    ]
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_PUT: 1, CAP_GET: 1},  # the update, then the connector reads the record back
         MARTJACK: {MJ_GET: 1, MJ_SESSION: 1, MJ_UPDATE: 1},  # read, open a customer session, write it whole
@@ -78,7 +85,10 @@ async def test_an_update_of_only_the_city_speaks_each_providers_dialect(graph: G
     [update] = [r for r in graph.sent(MARTJACK) if r.url.path.endswith("/Update")]
     assert update.headers["accesstoken"]
     assert diff(before[MARTJACK], json.loads(update.content)["customer"], ignore=NOT_UPDATED) == {
-        "City": (before[MARTJACK]["City"], ""), "CityName": (city, "Leeds"), "OtherCity": ("", "Leeds")}
+        "City": (before[MARTJACK]["City"], ""),
+        "CityName": (city, "Leeds"),
+        "OtherCity": ("", "Leeds"),
+    }
     # Open Loyalty: read first, then every part of the one address, only the address.
     assert [r.method for r in graph.sent(OPEN_LOYALTY)] == ["GET", "PUT", "GET"]
     [ol_put] = [r for r in graph.sent(OPEN_LOYALTY) if r.method == "PUT"]
@@ -88,7 +98,9 @@ async def test_an_update_of_only_the_city_speaks_each_providers_dialect(graph: G
     assert [r.method for r in graph.sent(TWC)] == ["GET", "PUT"]
     [twc_put] = [r for r in graph.sent(TWC) if r.method == "PUT"]
     assert diff(before[TWC], json.loads(twc_put.content)) == {
-        "addresses.0.city": (city, "Leeds"), "defaultAddress.city": (city, "Leeds")}
+        "addresses.0.city": (city, "Leeds"),
+        "defaultAddress.city": (city, "Leeds"),
+    }
 
     after = await state(graph, who)
     assert changes(before, after) == {
@@ -105,11 +117,16 @@ async def test_a_name_set_and_a_birth_date_cleared_at_each_provider(graph: Graph
     before = await state(graph, who)
     await graph.reset_stats()
 
-    payload = await mutate(graph, "updateCustomer", UPDATE, {"id": who.id,
-                                                             "patch": {"firstName": " Kate ", "birthDate": None}})
+    payload = await mutate(
+        graph, "updateCustomer", UPDATE, {"id": who.id, "patch": {"firstName": " Kate ", "birthDate": None}}
+    )
 
-    assert statuses(payload) == [("CAPILLARY", "APPLIED", "update"), ("MARTJACK", "APPLIED", "Customer/Update"),
-                                 ("OPEN_LOYALTY", "APPLIED", "update customer"), ("TWC", "APPLIED", "updateCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "APPLIED", "update"),
+        ("MARTJACK", "APPLIED", "Customer/Update"),
+        ("OPEN_LOYALTY", "APPLIED", "update customer"),
+        ("TWC", "APPLIED", "updateCustomer"),
+    ]
     assert {o["provider"]: o["recordId"] for o in payload["outcomes"]} == {p.name: r for p, r in who.records.items()}
     assert await received_by_all(graph) == {
         CAPILLARY: {CAP_PUT: 1, CAP_GET: 1},
@@ -119,22 +136,28 @@ async def test_a_name_set_and_a_birth_date_cleared_at_each_provider(graph: Graph
     }
     [put] = [r for r in graph.sent(CAPILLARY) if r.method == "PUT"]
     assert put.url.params["source"] == "INSTORE"
-    assert json.loads(put.content) == {"profiles": [{"source": "INSTORE", "firstName": "Kate",
-                                                     "fields": {"dateofbirth": ""}}]}
+    assert json.loads(put.content) == {
+        "profiles": [{"source": "INSTORE", "firstName": "Kate", "fields": {"dateofbirth": ""}}]
+    }
     [ol_put] = [r for r in graph.sent(OPEN_LOYALTY) if r.method == "PUT"]
     assert form(ol_put) == {"customer[firstName]": "Kate", "customer[birthDate]": ""}
 
     after = await state(graph, who)
     found = changes(before, after)
-    assert found[CAPILLARY] == {"profiles.0.firstName": (before[CAPILLARY]["profiles"][0]["firstName"], "Kate"),
-                                "profiles.0.fields.dateofbirth": (person.capillary.view.birth_date.strftime(
-                                    "%d-%m-%Y"), "")}
+    assert found[CAPILLARY] == {
+        "profiles.0.firstName": (before[CAPILLARY]["profiles"][0]["firstName"], "Kate"),
+        "profiles.0.fields.dateofbirth": (person.capillary.view.birth_date.strftime("%d-%m-%Y"), ""),
+    }
     assert before[CAPILLARY]["profiles"][0]["source"] == "INSTORE"  # the configured source, and only it
     # Martjack shows a customer without a birth date as born on 1/1/1900.
-    assert found[MARTJACK] == {"FirstName": (before[MARTJACK]["FirstName"], "Kate"),
-                               "BirthDate": (before[MARTJACK]["BirthDate"], "1/1/1900")}
-    assert found[OPEN_LOYALTY] == {"firstName": (before[OPEN_LOYALTY]["firstName"], "Kate"),
-                                   "birthDate": (before[OPEN_LOYALTY]["birthDate"], None)}
+    assert found[MARTJACK] == {
+        "FirstName": (before[MARTJACK]["FirstName"], "Kate"),
+        "BirthDate": (before[MARTJACK]["BirthDate"], "1/1/1900"),
+    }
+    assert found[OPEN_LOYALTY] == {
+        "firstName": (before[OPEN_LOYALTY]["firstName"], "Kate"),
+        "birthDate": (before[OPEN_LOYALTY]["birthDate"], None),
+    }
     assert found[TWC] == {"firstName": (before[TWC]["firstName"], "Kate"), "dob": (before[TWC]["dob"], None)}
 
 
@@ -144,8 +167,12 @@ async def test_a_provider_without_a_record_of_the_person_is_skipped_without_a_ca
 
     payload = await mutate(graph, "updateCustomer", UPDATE, {"id": who.id, "patch": {"lastName": "Lovelace"}})
 
-    assert statuses(payload) == [("CAPILLARY", "SKIPPED", "updateProfile"), ("MARTJACK", "SKIPPED", "updateProfile"),
-                                 ("OPEN_LOYALTY", "SKIPPED", "updateProfile"), ("TWC", "APPLIED", "updateCustomer")]
+    assert statuses(payload) == [
+        ("CAPILLARY", "SKIPPED", "updateProfile"),
+        ("MARTJACK", "SKIPPED", "updateProfile"),
+        ("OPEN_LOYALTY", "SKIPPED", "updateProfile"),
+        ("TWC", "APPLIED", "updateCustomer"),
+    ]
     for provider in (CAPILLARY, MARTJACK, OPEN_LOYALTY):
         assert await received(graph, provider) == {}
     assert await received(graph, TWC) == {TWC_GET: 1, TWC_PUT: 1}
@@ -158,33 +185,46 @@ async def test_an_address_line_set_and_a_postcode_cleared_at_each_provider(graph
     before = await state(graph, who)
     await graph.reset_stats()
 
-    await mutate(graph, "updateCustomer", UPDATE, {"id": who.id, "patch": {"address": {"line1": "9 New Road",
-                                                                                      "postcode": None}}})
+    await mutate(
+        graph, "updateCustomer", UPDATE, {"id": who.id, "patch": {"address": {"line1": "9 New Road", "postcode": None}}}
+    )
 
     after = await state(graph, who)
     found = changes(before, after)
     postcode = person.address.postcode
-    assert found[CAPILLARY] == {"profiles.0.fields.customer_address": (person.address.line1, "9 New Road"),
-                                "extendedFields.zip": (postcode, "")}
-    assert found[MARTJACK] == {"Street": (person.address.line1, "9 New Road"),
-                               "PostalAddress": (person.address.line1, "9 New Road"), "Pin": (postcode, "")}
-    assert found[OPEN_LOYALTY] == {"address.street": (before[OPEN_LOYALTY]["address"]["street"], "New Road"),
-                                   "address.address1": (before[OPEN_LOYALTY]["address"]["address1"], "9"),
-                                   "address.postal": (postcode, None)}
-    assert found[TWC] == {"addresses.0.address1": (person.address.line1, "9 New Road"),
-                          "addresses.0.postcode": (postcode, None),
-                          "defaultAddress.address1": (person.address.line1, "9 New Road"),
-                          "defaultAddress.postcode": (postcode, None)}
+    assert found[CAPILLARY] == {
+        "profiles.0.fields.customer_address": (person.address.line1, "9 New Road"),
+        "extendedFields.zip": (postcode, ""),
+    }
+    assert found[MARTJACK] == {
+        "Street": (person.address.line1, "9 New Road"),
+        "PostalAddress": (person.address.line1, "9 New Road"),
+        "Pin": (postcode, ""),
+    }
+    assert found[OPEN_LOYALTY] == {
+        "address.street": (before[OPEN_LOYALTY]["address"]["street"], "New Road"),
+        "address.address1": (before[OPEN_LOYALTY]["address"]["address1"], "9"),
+        "address.postal": (postcode, None),
+    }
+    assert found[TWC] == {
+        "addresses.0.address1": (person.address.line1, "9 New Road"),
+        "addresses.0.postcode": (postcode, None),
+        "defaultAddress.address1": (person.address.line1, "9 New Road"),
+        "defaultAddress.postcode": (postcode, None),
+    }
 
 
 async def test_an_invalid_address_patch_is_refused_without_a_call(graph: Graph) -> None:
     [person] = in_all_four(graph.dataset)
     who = await subject(graph, person)
     for patch, expected in (
-            ({"address": None}, [("patch.address", "INVALID")]),
-            ({"address": {}}, [("patch.address", "EMPTY_PATCH")]),
-            ({"address": {"city": "  ", "country": "Britain"}}, [("patch.address.city", "INVALID"),
-                                                                  ("patch.address.country", "INVALID")])):
+        ({"address": None}, [("patch.address", "INVALID")]),
+        ({"address": {}}, [("patch.address", "EMPTY_PATCH")]),
+        (
+            {"address": {"city": "  ", "country": "Britain"}},
+            [("patch.address.city", "INVALID"), ("patch.address.country", "INVALID")],
+        ),
+    ):
         body = await graph.query(UPDATE, {"id": who.id, "patch": patch})
         payload = body["data"]["updateCustomer"]
         assert [(e["field"], e["code"]) for e in payload["userErrors"]] == expected, patch

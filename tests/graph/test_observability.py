@@ -63,8 +63,10 @@ async def test_metrics_count_requests_provider_calls_by_outcome_errors_by_code_a
     ok = await graph.query(BY_EMAIL, {"v": person.email})
     assert ok["data"]["customerByIdentifier"] and "errors" not in ok
     await graph.fault(Provider.TWC, error_rate=1.0, error_status=503)
-    partial = await graph.query("query($id: ID!) { customer(id: $id) { firstName records { provider } } }",
-                                {"id": ok["data"]["customerByIdentifier"]["id"]})
+    partial = await graph.query(
+        "query($id: ID!) { customer(id: $id) { firstName records { provider } } }",
+        {"id": ok["data"]["customerByIdentifier"]["id"]},
+    )
     assert {e["extensions"]["code"] for e in partial["errors"]} == {"PROVIDER_UNAVAILABLE"}
     after = await metrics(graph)
 
@@ -74,8 +76,9 @@ async def test_metrics_count_requests_provider_calls_by_outcome_errors_by_code_a
     assert grew("customer_graph_http_requests_total", method="POST", route="/graphql", status="200") == 2
     assert grew("customer_graph_graphql_errors_total", code="PROVIDER_UNAVAILABLE") == len(partial["errors"])
     assert grew("customer_graph_provider_call_duration_seconds_count", provider="CAPILLARY", outcome="OK") >= 1
-    assert grew("customer_graph_provider_call_duration_seconds_count", provider="TWC",
-                outcome="PROVIDER_UNAVAILABLE") >= 1
+    assert (
+        grew("customer_graph_provider_call_duration_seconds_count", provider="TWC", outcome="PROVIDER_UNAVAILABLE") >= 1
+    )
     for provider in Provider:
         assert sample(after, "customer_graph_provider_circuit_state", provider=provider.name) == 1
     assert "customer_graph_rate_limit_wait_seconds" in after
@@ -84,7 +87,8 @@ async def test_metrics_count_requests_provider_calls_by_outcome_errors_by_code_a
 
 
 async def test_a_request_id_is_echoed_or_minted_and_carried_by_the_log_lines(
-        graph: Graph, log_lines: io.StringIO) -> None:
+    graph: Graph, log_lines: io.StringIO
+) -> None:
     given = await graph.client.get("/healthz", headers={"X-Request-Id": "req-1234.abc"})
     assert given.headers["X-Request-Id"] == "req-1234.abc"
     minted = await graph.client.get("/healthz")
@@ -94,19 +98,32 @@ async def test_a_request_id_is_echoed_or_minted_and_carried_by_the_log_lines(
     assert refused.headers["X-Request-Id"] != "jane.doe@example.com"
     lines = [orjson.loads(line) for line in log_lines.getvalue().splitlines()]
     requests = [line for line in lines if line["msg"] == "request"]
-    assert [line["request_id"] for line in requests] == ["req-1234.abc", minted.headers["X-Request-Id"],
-                                                         refused.headers["X-Request-Id"]]
+    assert [line["request_id"] for line in requests] == [
+        "req-1234.abc",
+        minted.headers["X-Request-Id"],
+        refused.headers["X-Request-Id"],
+    ]
     assert requests[0] | {"duration_ms": 0} == {
-        "ts": requests[0]["ts"], "level": "DEBUG", "logger": "customer_graph.server", "msg": "request",
-        "request_id": "req-1234.abc", "method": "GET", "route": "/healthz", "status": 200, "duration_ms": 0}
+        "ts": requests[0]["ts"],
+        "level": "DEBUG",
+        "logger": "customer_graph.server",
+        "msg": "request",
+        "request_id": "req-1234.abc",
+        "method": "GET",
+        "route": "/healthz",
+        "status": 200,
+        "duration_ms": 0,
+    }
     assert "jane.doe" not in log_lines.getvalue()
 
 
 async def test_graphql_errors_are_logged_by_code_and_path_without_the_values_they_quote(
-        graph: Graph, log_lines: io.StringIO) -> None:
+    graph: Graph, log_lines: io.StringIO
+) -> None:
     canary = "canary.quoted@example.org"
-    body = await graph.query("query($t: IdentifierType!) { customerByIdentifier(type: $t, value: \"x\") { id } }",
-                             {"t": canary})
+    body = await graph.query(
+        'query($t: IdentifierType!) { customerByIdentifier(type: $t, value: "x") { id } }', {"t": canary}
+    )
     assert body["errors"]
     logged = [orjson.loads(line) for line in log_lines.getvalue().splitlines()]
     [error] = [line for line in logged if line["logger"] == "strawberry.execution"]
@@ -116,8 +133,7 @@ async def test_graphql_errors_are_logged_by_code_and_path_without_the_values_the
 
 
 def test_the_formatter_writes_allowed_fields_only_and_no_exception_message() -> None:
-    record = logging.LogRecord("customer_graph.writes", logging.ERROR, __file__, 1, "write step %s",
-                               ("FAILED",), None)
+    record = logging.LogRecord("customer_graph.writes", logging.ERROR, __file__, 1, "write step %s", ("FAILED",), None)
     record.provider, record.email, record.write_id = "TWC", "jane@example.com", "wr_0123456789abcdef0123"
     try:
         raise KeyError("jane@example.com")
@@ -131,21 +147,32 @@ def test_the_formatter_writes_allowed_fields_only_and_no_exception_message() -> 
     assert "jane" not in orjson.dumps(line).decode()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("lookup for jane.doe+x@example.co.uk failed", "lookup for [redacted-email] failed"),
-    ("sms to +44 7911 123457 and 07911-123457", "sms to [redacted-number] and [redacted-number]"),
-    ("GET /v2/customers/lookup?identifierValue=abc HTTP/1.1", "GET /v2/customers/lookup?[redacted-query] HTTP/1.1"),
-    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.x", "Authorization: Bearer [redacted]"),
-    ("Uvicorn running on http://127.0.0.1:8000 (pid 4242)", "Uvicorn running on http://127.0.0.1:8000 (pid 4242)"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("lookup for jane.doe+x@example.co.uk failed", "lookup for [redacted-email] failed"),
+        ("sms to +44 7911 123457 and 07911-123457", "sms to [redacted-number] and [redacted-number]"),
+        ("GET /v2/customers/lookup?identifierValue=abc HTTP/1.1", "GET /v2/customers/lookup?[redacted-query] HTTP/1.1"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.x", "Authorization: Bearer [redacted]"),
+        ("Uvicorn running on http://127.0.0.1:8000 (pid 4242)", "Uvicorn running on http://127.0.0.1:8000 (pid 4242)"),
+    ],
+)
 def test_scrubbing_is_the_last_line_of_defence(text: str, expected: str) -> None:
     assert scrub(text) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("getRecords", "getRecords"), ("PROVIDER_TIMEOUT", "PROVIDER_TIMEOUT"), ("jane@example.com", "other"),
-    ("+447911123457", "other"), ("300000001", "other"), ("a b", "other"), ("x" * 65, "other"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("getRecords", "getRecords"),
+        ("PROVIDER_TIMEOUT", "PROVIDER_TIMEOUT"),
+        ("jane@example.com", "other"),
+        ("+447911123457", "other"),
+        ("300000001", "other"),
+        ("a b", "other"),
+        ("x" * 65, "other"),
+    ],
+)
 def test_metric_labels_are_names_or_other(value: str, expected: str) -> None:
     assert label(value) == expected
 

@@ -27,8 +27,9 @@ async def graph(make_graph: GraphFactory) -> Graph:
 
 
 def lookups(count: int) -> str:
-    return "{ %s }" % " ".join(f'a{i}: customerByIdentifier(type: EMAIL, value: "p{i}@example.org") {{ id }}'
-                              for i in range(count))
+    return "{ %s }" % " ".join(
+        f'a{i}: customerByIdentifier(type: EMAIL, value: "p{i}@example.org") {{ id }}' for i in range(count)
+    )
 
 
 async def refused(graph: Graph, query: str, code: str, status: int = 400) -> dict[str, Any]:
@@ -46,8 +47,15 @@ async def test_a_query_twenty_levels_deep_is_refused(graph: Graph) -> None:
     assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_DEEP", "depth": 20, "limit": 16}
     # Through fragments, too: customer > records > (fragment) records > ... twenty levels.
     fragments = " ".join(f"fragment F{i} on CustomerRecord {{ source ...F{i + 1} }}" for i in range(17))
-    chain = ('{ customer(id: "cus_x") { records { ...F0 } } } ' + fragments
-             + " fragment F17 on CustomerRecord { " + "a { " * 17 + "b" + " }" * 17 + " }")
+    chain = (
+        '{ customer(id: "cus_x") { records { ...F0 } } } '
+        + fragments
+        + " fragment F17 on CustomerRecord { "
+        + "a { " * 17
+        + "b"
+        + " }" * 17
+        + " }"
+    )
     body = await refused(graph, chain, "QUERY_TOO_DEEP")
     assert body["errors"][0]["extensions"]["depth"] == 20
 
@@ -95,8 +103,11 @@ async def test_introspection_and_suggestions_off(make_graph: GraphFactory) -> No
     typo = '{ custmer(id: "x") { id } }'
     hidden = (await post(graph, typo)).json()
     assert hidden["errors"][0]["message"] == "Cannot query field 'custmer' on type 'Query'."
-    enum = (await post(graph, "query($t: IdentifierType!) { customerByIdentifier(type: $t, value: \"x\") { id } }",
-                       {"t": "EMAL"})).json()
+    enum = (
+        await post(
+            graph, 'query($t: IdentifierType!) { customerByIdentifier(type: $t, value: "x") { id } }', {"t": "EMAL"}
+        )
+    ).json()
     assert "Did you mean" not in str(enum) and codes(enum) == ["BAD_USER_INPUT"]
     # With suggestions on (development), the same typo is answered with a hint.
     helpful = (await post(await secured_graph(make_graph), typo)).json()
@@ -104,10 +115,18 @@ async def test_introspection_and_suggestions_off(make_graph: GraphFactory) -> No
 
 
 async def test_production_settings_turn_introspection_graphiql_and_suggestions_off() -> None:
-    settings = parse({"providers": {}, "server": {"environment": "production"}, "auth": {"api_keys": [
-        {"client_id": "c", "scopes": ["customers:read"], "key_sha256": "0" * 64}]}})
+    settings = parse(
+        {
+            "providers": {},
+            "server": {"environment": "production"},
+            "auth": {"api_keys": [{"client_id": "c", "scopes": ["customers:read"], "key_sha256": "0" * 64}]},
+        }
+    )
     assert (settings.server.graphiql, settings.server.introspection, settings.server.field_suggestions) == (
-        False, False, False)
+        False,
+        False,
+        False,
+    )
     security = build_security(settings)
     assert (security.limits.introspection, security.limits.field_suggestions) == (False, False)
 
@@ -122,7 +141,8 @@ async def test_production_settings_turn_introspection_graphiql_and_suggestions_o
 
 
 async def test_an_unexpected_error_is_masked_with_a_request_id_and_logged(
-        graph: Graph, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    graph: Graph, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     async def broken(person_id: str) -> str:
         raise RuntimeError("store exploded near jane.doe@example.com")
 
@@ -155,20 +175,26 @@ async def test_csrf_simple_requests_need_a_preflight_header(make_graph: GraphFac
     graph = await make_graph()  # no authentication: nothing else would force a browser to preflight
     await graph.reset_stats()
     mutation = 'mutation { setCustomerStatus(id: "cus_x", status: INACTIVE) { writeId } }'
-    simple = [("text/plain", '{"query": "%s"}' % mutation.replace('"', '\\"')),
-              ("application/x-www-form-urlencoded", "query=x"), ("multipart/form-data; boundary=x", "")]
+    simple = [
+        ("text/plain", '{"query": "%s"}' % mutation.replace('"', '\\"')),
+        ("application/x-www-form-urlencoded", "query=x"),
+        ("multipart/form-data; boundary=x", ""),
+    ]
     for content_type, body in simple:
         response = await graph.client.post("/graphql", content=body, headers={"Content-Type": content_type})
         assert response.status_code == 400 and codes(response.json()) == ["CSRF_PREFLIGHT_REQUIRED"]
         # With a preflight header it is not a CSRF risk, but it is still not JSON.
-        preflighted = await graph.client.post("/graphql", content=body, headers={
-            "Content-Type": content_type, "apollo-require-preflight": "true"})
+        preflighted = await graph.client.post(
+            "/graphql", content=body, headers={"Content-Type": content_type, "apollo-require-preflight": "true"}
+        )
         assert preflighted.status_code == 415
-    get = await graph.client.get("/graphql", params={"query": "{ providers { name } }"},
-                                 headers={"Accept": GRAPHQL_RESPONSE_JSON})
+    get = await graph.client.get(
+        "/graphql", params={"query": "{ providers { name } }"}, headers={"Accept": GRAPHQL_RESPONSE_JSON}
+    )
     assert get.status_code == 400 and codes(get.json()) == ["CSRF_PREFLIGHT_REQUIRED"]
-    named = await graph.client.get("/graphql", params={"query": "query P { providers { name } }"},
-                                   headers={"x-apollo-operation-name": "P"})
+    named = await graph.client.get(
+        "/graphql", params={"query": "query P { providers { name } }"}, headers={"x-apollo-operation-name": "P"}
+    )
     assert named.status_code == 200
     assert await provider_traffic(graph) == 0
     assert await graph.gateway.store.open_writes() == []

@@ -14,7 +14,7 @@ EXAMPLE = re.compile(r"```graphql\n(?P<query>.*?)\n```\s*```json\n(?P<answer>.*?
 
 def readme_examples() -> list[tuple[str, object]]:
     text = README.read_text()
-    section = text[text.index("<!-- examples:begin"):text.index("<!-- examples:end -->")]
+    section = text[text.index("<!-- examples:begin") : text.index("<!-- examples:end -->")]
     return [(m["query"], json.loads(m["answer"])) for m in EXAMPLE.finditer(section)]
 
 
@@ -24,6 +24,7 @@ async def test_the_readme_examples_answer_as_shown(make_graph: GraphFactory) -> 
     graph = await make_graph()
     shown = readme_examples()
     assert [query for query, _ in shown] == [e.query for e in examples(graph.dataset)], (
-        "the README's examples are not the ones `customer-graph demo` prints")
+        "the README's examples are not the ones `customer-graph demo` prints"
+    )
     for query, answer in shown:
         assert await graph.query(query) == answer, query

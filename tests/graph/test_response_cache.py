@@ -29,7 +29,6 @@ RENAME = """mutation($id: ID!, $name: String!) { updateCustomer(id: $id, patch: 
   outcomes { provider status } } }"""
 
 
-
 @dataclass
 class Graph:
     client: httpx.AsyncClient
@@ -60,8 +59,9 @@ async def cached_graph() -> AsyncIterator[CachedGraph]:
     async def make(url: str) -> Graph:
         dataset = generate(SEED, 60)
         sims = create_simulators_app(dataset, SimulatorOptions(seed=SEED, capillary_rate_limit_per_minute=0))
-        settings = demo_settings("http://sim").model_copy(update={"redis": RedisSettings(
-            url=url, key_prefix=prefix, rate_limits=False, cache_ttl_seconds=30)})
+        settings = demo_settings("http://sim").model_copy(
+            update={"redis": RedisSettings(url=url, key_prefix=prefix, rate_limits=False, cache_ttl_seconds=30)}
+        )
         transport = httpx.ASGITransport(app=sims)
         gateway = build_gateway(settings, transports=dict.fromkeys(Provider, transport))
 
@@ -71,8 +71,11 @@ async def cached_graph() -> AsyncIterator[CachedGraph]:
         app = create_app(factory)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
-        graph = Graph(client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"),
-                      sims=httpx.AsyncClient(transport=transport, base_url="http://sim"), dataset=dataset)
+        graph = Graph(
+            client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"),
+            sims=httpx.AsyncClient(transport=transport, base_url="http://sim"),
+            dataset=dataset,
+        )
         opened.append((graph, lifespan))
         return graph
 
@@ -99,8 +102,11 @@ async def test_a_second_read_is_served_from_the_cache_and_a_write_is_read_back(c
     assert again == first and "errors" not in again
     assert await graph.twc_reads() == reads  # no provider call for the second read
     after = await graph.metrics()
-    assert sample(after, "customer_graph_cache_requests_total", provider="TWC", result="hit") - sample(
-        before, "customer_graph_cache_requests_total", provider="TWC", result="hit") >= 1
+    assert (
+        sample(after, "customer_graph_cache_requests_total", provider="TWC", result="hit")
+        - sample(before, "customer_graph_cache_requests_total", provider="TWC", result="hit")
+        >= 1
+    )
 
     customer = first["data"]["customerByRecord"]
     renamed = await graph.query(RENAME, {"id": customer["id"], "name": "Renamed"})
@@ -126,4 +132,5 @@ async def test_a_redis_outage_costs_the_cache_only(cached_graph: CachedGraph) ->
         assert body["data"]["customerByRecord"]["firstName"] and "errors" not in body
     after = await graph.metrics()
     assert sample(after, "customer_graph_redis_errors_total", use="cache") > sample(
-        before, "customer_graph_redis_errors_total", use="cache")
+        before, "customer_graph_redis_errors_total", use="cache"
+    )

@@ -19,7 +19,7 @@ CUSTOMER_FIELDS = """id displayName firstName lastName birthDate
     addresses { provider id line1 line2 city state postcode country isDefault }
     conflicts { field values { provider value } }
     records { provider recordId source account }"""
-STATUS = 'mutation($id: ID!) { setCustomerStatus(id: $id, status: INACTIVE) { writeId userErrors { code } } }'
+STATUS = "mutation($id: ID!) { setCustomerStatus(id: $id, status: INACTIVE) { writeId userErrors { code } } }"
 
 
 @pytest.fixture
@@ -31,8 +31,11 @@ async def graph(make_graph: GraphFactory) -> Graph:
 
 def everywhere(graph: Graph) -> Person:
     """A person in all four providers, with an address and a birth date on which two of them disagree."""
-    return next(p for p in graph.dataset.persons if len(p.providers) == 4 and p.openloyalty is not None
-                and p.openloyalty.view.email is not None)
+    return next(
+        p
+        for p in graph.dataset.persons
+        if len(p.providers) == 4 and p.openloyalty is not None and p.openloyalty.view.email is not None
+    )
 
 
 async def test_a_mutation_without_customers_write_is_forbidden_before_any_call(graph: Graph) -> None:
@@ -54,8 +57,10 @@ async def test_merge_and_erase_need_customers_admin(graph: Graph) -> None:
         assert codes(refused) == ["FORBIDDEN"]
         assert refused["errors"][0]["extensions"]["missingScopes"] == ["customers:admin"]
     # One forbidden field refuses the whole operation, the allowed one included.
-    both = ('mutation { a: setCustomerStatus(id: "cus_a", status: INACTIVE) { writeId }'
-            ' b: eraseCustomer(id: "cus_a") { writeId } }')
+    both = (
+        'mutation { a: setCustomerStatus(id: "cus_a", status: INACTIVE) { writeId }'
+        ' b: eraseCustomer(id: "cus_a") { writeId } }'
+    )
     assert codes((await post(graph, both, client="writer")).json()) == ["FORBIDDEN"]
     assert await provider_traffic(graph) == 0
     allowed = (await post(graph, merge, client="admin")).json()
@@ -64,8 +69,7 @@ async def test_merge_and_erase_need_customers_admin(graph: Graph) -> None:
 
 async def test_queries_need_customers_read_but_introspection_does_not(graph: Graph) -> None:
     refused = (await post(graph, "{ providers { name } }", client="writer-only")).json()
-    assert codes(refused) == ["FORBIDDEN"] and refused["errors"][0]["extensions"]["missingScopes"] == [
-        "customers:read"]
+    assert codes(refused) == ["FORBIDDEN"] and refused["errors"][0]["extensions"]["missingScopes"] == ["customers:read"]
     assert (await post(graph, "{ __typename }", client="writer-only")).json() == {"data": {"__typename": "Query"}}
     assert "data" in (await post(graph, "{ __schema { queryType { name } } }", client="writer-only")).json()
 
@@ -129,26 +133,32 @@ async def test_without_customers_pii_no_email_phone_birth_date_or_address_reache
     assert customer["birthDate"] is None
     contacts = [i["value"] for i in customer["identifiers"] if i["type"] in ("EMAIL", "MOBILE")]
     assert contacts and all("***" in value for value in contacts)
-    assert customer["addresses"] and all(a["line1"] is None and a["postcode"] is None and a["city"] is None
-                                         for a in customer["addresses"] if a)
+    assert customer["addresses"] and all(
+        a["line1"] is None and a["postcode"] is None and a["city"] is None for a in customer["addresses"] if a
+    )
     await ask('{ customerByIdentifier(type: MOBILE, value: "%s") { %s } }' % (person.mobile, CUSTOMER_FIELDS))
     await ask('{ customer(id: "%s") { %s } }' % (person_id, CUSTOMER_FIELDS))
     await ask('{ customers(search: "%s", first: 5) { edges { node { %s } } } }' % (person.email, CUSTOMER_FIELDS))
     await ask('{ customers(search: "%s", first: 5) { edges { node { %s } } } }' % (person.last_name, CUSTOMER_FIELDS))
-    await ask('query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { %s } } }' % CUSTOMER_FIELDS,
-              {"r": [{"__typename": "Customer", "id": person_id}]})
+    await ask(
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { %s } } }" % CUSTOMER_FIELDS,
+        {"r": [{"__typename": "Customer", "id": person_id}]},
+    )
     # Errors that quote what the client sent: a variable of the wrong type, a malformed identifier.
-    await ask("query($t: IdentifierType!) { customerByIdentifier(type: $t, value: \"x\") { id } }",
-              {"t": person.email})
+    await ask('query($t: IdentifierType!) { customerByIdentifier(type: $t, value: "x") { id } }', {"t": person.email})
     await ask('query($n: Int) { customers(search: "x", first: $n) { totalCount } }', {"n": person.mobile})
     await ask('{ customerByIdentifier(type: MOBILE, value: "%s-%s") { id } }' % (person.mobile, person.email))
     # Mutation payloads: the customer after the change, and its outcomes.
-    await ask('mutation($id: ID!) { updateCustomer(id: $id, patch: {firstName: "Kit"}) { customer { %s }'
-              ' outcomes { provider status error { code message } } userErrors { field code message } } }'
-              % CUSTOMER_FIELDS, {"id": person_id})
-    await ask('mutation($id: ID!, $v: String!) { addIdentifier(id: $id, identifier: {type: EMAIL, value: $v}) {'
-              ' customer { %s } userErrors { field code message } } }' % CUSTOMER_FIELDS,
-              {"id": person_id, "v": person.email})
+    await ask(
+        'mutation($id: ID!) { updateCustomer(id: $id, patch: {firstName: "Kit"}) { customer { %s }'
+        " outcomes { provider status error { code message } } userErrors { field code message } } }" % CUSTOMER_FIELDS,
+        {"id": person_id},
+    )
+    await ask(
+        "mutation($id: ID!, $v: String!) { addIdentifier(id: $id, identifier: {type: EMAIL, value: $v}) {"
+        " customer { %s } userErrors { field code message } } }" % CUSTOMER_FIELDS,
+        {"id": person_id, "v": person.email},
+    )
     # A provider failing in the middle: its error, and everything the others still answer.
     await graph.fault(Provider.TWC, error_rate=1.0, error_status=500)
     await ask('{ customer(id: "%s") { %s } }' % (person_id, CUSTOMER_FIELDS))

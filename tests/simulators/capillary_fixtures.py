@@ -37,7 +37,10 @@ REGISTER_SAMPLE: dict[str, Any] = json.loads("""
 """)
 
 # capillary-v2-register-customer.md, the six sample requests (POST /v2/customers, no query string).
-REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [json.loads(sample) for sample in ("""
+REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [
+    json.loads(sample)
+    for sample in (
+        """
 {"profiles": [{"firstName": "Customer_add_1", "lastName": "Test123",
   "identifiers": [{"type": "mobile", "value": "8795779625"}, {"type": "email", "value": "customer.add1@example.com"}],
   "commChannels": [{"type": "mobile", "value": "8795779625", "primary": "true", "verified": "true",
@@ -49,7 +52,8 @@ REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [json.loads(sample) for sample in 
  "loyaltyProgramEnrollments": [{"programId": 469, "tierNumber": 1, "loyaltyPoints": 0,
    "tierExpiryDate": "2024-05-11T16:36:17+05:30", "pointsExpiryDate": "2024-05-11T16:36:17+05:30"}],
  "referralCode": ""}
-""", """
+""",
+        """
 {"loyaltyInfo": {"loyaltyType": "loyalty"}, "associatedWith": "bukl.till",
  "profiles": [{"firstName": "Mark12", "lastName": "Twain",
    "identifiers": [{"type": "mobile", "value": "919804542631"}, {"type": "cuid", "value": "cuid_919804542631"},
@@ -64,7 +68,8 @@ REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [json.loads(sample) for sample in 
  "extendedFields": {"gender": "Male", "city": "Bangalore"},
  "loyaltyProgramEnrollments": [{"programId": 469, "tierNumber": 1, "loyaltyPoints": 75,
    "tierExpiryDate": "2025-02-11T16:36:17+05:30", "pointsExpiryDate": "2025-02-11T16:36:17+05:30"}]}
-""", """
+""",
+        """
 {"profiles": [{"firstName": "Mark", "lastName": "Twain",
    "identifiers": [{"type": "email", "value": "mark.twain@example.com"},
                    {"type": "line", "value": "Ud7b7ec422d4914011f9c14b51ff48519"}],
@@ -72,7 +77,8 @@ REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [json.loads(sample) for sample in 
                      "verified": "true", "meta": {"residence": "true"}}],
    "fields": {"gender": "", "city": ""}, "source": "LINE", "accountId": "2001914141242"}],
  "extendedFields": {}, "referralCode": ""}
-""", """
+""",
+        """
 {"profiles": [{"firstName": "Tom", "lastName": "Sawyer",
    "identifiers": [{"type": "email", "value": "tom.sawyer@example.com"}, {"type": "mobile", "value": "4567890"},
                    {"type": "cardnumber", "value": "12345678", "seriesId": 73, "statusLabel": "ACTIVE",
@@ -85,9 +91,11 @@ REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [json.loads(sample) for sample in 
  "extendedFields": {"zip": "123456", "area": "Test1", "city": "Test2", "state": "Test3",
                     "country_of_residence": "Japan", "gender": "Male", "dob": "1988/05/10",
                     "acquisition_channel": "Microsite", "preferred_language": "Japanese"}}
-""", """
+""",
+        """
 {"profiles": [{"identifiers": [{"type": "externalId", "value": "879577211225"}], "source": "INSTORE"}]}
-""", """
+""",
+        """
 {"profiles": [{"firstName": "Customer_add_23", "lastName": "Test123",
    "identifiers": [{"type": "mobile", "value": "8795772341"}, {"type": "email", "value": "customer.add23@example.com"},
                    {"type": "cardnumber", "value": "12345678", "seriesId": 73, "statusLabel": "ACTIVE",
@@ -98,7 +106,9 @@ REGISTER_PAGE_SAMPLES: list[dict[str, Any]] = [json.loads(sample) for sample in 
                      "meta": {"residence": "true"}}],
    "fields": {"employee": "true", "dateofbirth": "22-10-2000"}, "source": "INSTORE"}],
  "extendedFields": {"acquisition_channel": "Facebook"}, "referralCode": "", "statusLabel": "active-1"}
-""")]
+""",
+    )
+]
 
 # capillary-v2-customer-api.md, Update Customer Details, Sample PUT request
 # (https://us.api.capillarytech.com/v2/customers/329?source=WECHAT&accountId=22232).
@@ -132,8 +142,10 @@ UPDATE_SAMPLE: dict[str, Any] = json.loads("""
 
 # capillary-v2-customer-api.md, Update Customer Identifiers, Sample POST Request
 # (/v2/customers/418/changeIdentifier?source=WECHAT&accountId=22232).
-CHANGE_IDENTIFIER_SAMPLE: dict[str, Any] = {"add": [{"type": "wechat", "value": "ray11"}],
-                                            "remove": [{"type": "email", "value": "tom.sawyer@example.com"}]}
+CHANGE_IDENTIFIER_SAMPLE: dict[str, Any] = {
+    "add": [{"type": "wechat", "value": "ray11"}],
+    "remove": [{"type": "email", "value": "tom.sawyer@example.com"}],
+}
 
 # capillary-v2-customer-api.md, Update Subscription Details, Sample POST Request.
 SUBSCRIPTIONS_SAMPLE: dict[str, Any] = json.loads("""

@@ -30,8 +30,9 @@ async def served_spec(app: Starlette) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def client_for(dataset: Dataset, *, authenticated: bool = True,
-                     **options: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client_for(
+    dataset: Dataset, *, authenticated: bool = True, **options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client that validates every response against the served OpenAPI document, signed in with a JWT."""
     app = create_app(dataset, SimulatorOptions(seed=dataset.seed, **options))
     async with await validating_client(app, await served_spec(app)) as client:
@@ -50,8 +51,15 @@ def martjack_persons(dataset: Dataset) -> list[tuple[Person, MartjackPart]]:
     return [(p, p.martjack) for p in dataset.in_provider("martjack") if p.martjack is not None]
 
 
-def oauth_params(method: str, url: str, *, secret: str = DEMO_APP.secret, body: dict[str, str] | None = None,
-                 nonce: str | None = None, timestamp: int | None = None) -> dict[str, str]:
+def oauth_params(
+    method: str,
+    url: str,
+    *,
+    secret: str = DEMO_APP.secret,
+    body: dict[str, str] | None = None,
+    nonce: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, str]:
     """The oauth_* parameters (signature included) for a call to ``url`` (query included)."""
     params = {
         "oauth_consumer_key": DEMO_APP.public_key,

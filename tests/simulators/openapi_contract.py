@@ -52,8 +52,9 @@ class OpenAPIContract:
         assert media in content, f"{method} {template} {status}: media type {media} not documented"
         if "schema" not in content[media] or media != "application/json":
             return
-        pointer = "/".join(_escape(p) for p in ("paths", template, method.lower(), "responses", key,
-                                                 "content", media, "schema"))
+        pointer = "/".join(
+            _escape(p) for p in ("paths", template, method.lower(), "responses", key, "content", media, "schema")
+        )
         validator = Draft202012Validator({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=self.registry)
         errors = sorted(validator.iter_errors(json.loads(body)), key=lambda e: list(e.absolute_path))
         assert not errors, f"{method} {template} {status}: " + "; ".join(
@@ -78,10 +79,16 @@ async def validating_client(app: ASGIApp, spec: dict[str, Any], *, base_url: str
         if "/__sim/" in path or path.endswith("/openapi.json"):
             return
         await response.aread()
-        contract.check(response.request.method, path, response.status_code,
-                       response.headers.get("content-type", ""), response.content)
+        contract.check(
+            response.request.method,
+            path,
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.content,
+        )
 
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url,
-                               event_hooks={"response": [check]})
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=base_url, event_hooks={"response": [check]}
+    )
     client.contract = contract  # type: ignore[attr-defined]
     return client

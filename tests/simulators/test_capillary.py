@@ -59,8 +59,9 @@ def dataset() -> Dataset:
     return generate(SEED, SIZE)
 
 
-async def make_client(dataset: Dataset, options: SimulatorOptions | None = None,
-                      *, auth: bool = True) -> httpx.AsyncClient:
+async def make_client(
+    dataset: Dataset, options: SimulatorOptions | None = None, *, auth: bool = True
+) -> httpx.AsyncClient:
     client = await validating_client(create_app(dataset, options or SimulatorOptions(seed=SEED)), OPENAPI)
     if auth:
         client.headers["Authorization"] = BASIC
@@ -103,8 +104,17 @@ def new_wechat_customer(wechat: str, *, points: int = 0, mobile: str | None = No
     identifiers = [{"type": "wechat", "value": wechat}]
     if mobile:
         identifiers.append({"type": "mobile", "value": mobile})
-    body: dict[str, Any] = {"profiles": [{"firstName": "Wei", "lastName": "Chen", "identifiers": identifiers,
-                                          "source": "WECHAT", "accountId": "22232"}]}
+    body: dict[str, Any] = {
+        "profiles": [
+            {
+                "firstName": "Wei",
+                "lastName": "Chen",
+                "identifiers": identifiers,
+                "source": "WECHAT",
+                "accountId": "22232",
+            }
+        ]
+    }
     if points:
         body["loyaltyProgramEnrollments"] = [{"programId": 1016, "tierNumber": 1, "loyaltyPoints": points}]
     return body
@@ -120,19 +130,21 @@ async def test_basic_auth_takes_the_md5_of_the_password(dataset: Dataset, client
     assert response.json()["id"] == part.customer_id
 
 
-@pytest.mark.parametrize("authorization", [
-    None,
-    basic("demo.till", "wrong-password"),
-    "Basic " + base64.b64encode(b"demo.till:demo-password").decode(),  # the password itself, not its md5
-    basic("unknown.till", "demo-password"),
-    "Basic !!!not-base64!!!",
-    "Bearer something",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        basic("demo.till", "wrong-password"),
+        "Basic " + base64.b64encode(b"demo.till:demo-password").decode(),  # the password itself, not its md5
+        basic("unknown.till", "demo-password"),
+        "Basic !!!not-base64!!!",
+        "Bearer something",
+    ],
+)
 async def test_missing_or_wrong_credentials_get_401(dataset: Dataset, authorization: str | None) -> None:
     async with await make_client(dataset, auth=False) as client:
         headers = {"Authorization": authorization} if authorization else {}
-        response = await client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE",
-                                    headers=headers)
+        response = await client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE", headers=headers)
     assert response.status_code == 401
     assert response.json() == error(401, "Invalid credentials")
 
@@ -145,11 +157,14 @@ async def test_oauth_token_is_generated_and_accepted_in_its_header(dataset: Data
         assert body["errors"] is None
         assert body["data"]["ttlSeconds"] == 300
         token = body["data"]["accessToken"]
-        response = await client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE",
-                                    headers={"X-CAP-API-OAUTH-TOKEN": token})
+        response = await client.get(
+            f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE", headers={"X-CAP-API-OAUTH-TOKEN": token}
+        )
         assert response.status_code == 200
-        unknown = await client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE",
-                                   headers={"X-CAP-API-OAUTH-TOKEN": "not-a-token"})
+        unknown = await client.get(
+            f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE",
+            headers={"X-CAP-API-OAUTH-TOKEN": "not-a-token"},
+        )
         assert unknown.status_code == 401
         assert unknown.json() == error(401, "Invalid or expired OAuth token")
 
@@ -159,8 +174,10 @@ async def test_oauth_token_generation_refuses_bad_keys(dataset: Dataset) -> None
         wrong = await client.post("/v3/oauth/token/generate", json={"key": "demo-key", "secret": "nope"})
         missing = await client.post("/v3/oauth/token/generate", json={"key": "demo-key"})
     assert wrong.status_code == 401
-    assert wrong.json() == {"data": None, "errors": [{"status": False, "code": 401,
-                                                      "message": "Invalid key or secret"}]}
+    assert wrong.json() == {
+        "data": None,
+        "errors": [{"status": False, "code": 401, "message": "Invalid key or secret"}],
+    }
     assert missing.status_code == 400
     assert missing.json()["errors"][0]["code"] == 400
 
@@ -181,8 +198,9 @@ async def test_expired_tokens_are_refused_until_a_new_one_is_generated(dataset: 
 
 async def test_token_lifetime_follows_the_option(dataset: Dataset) -> None:
     async with await make_client(dataset, SimulatorOptions(token_ttl_seconds=0.2), auth=False) as client:
-        data = (await client.post("/v3/oauth/token/generate",
-                                  json={"key": "demo-key", "secret": "demo-secret"})).json()["data"]
+        data = (
+            await client.post("/v3/oauth/token/generate", json={"key": "demo-key", "secret": "demo-secret"})
+        ).json()["data"]
         assert data["ttlSeconds"] == 1
         url = f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE"
         assert (await client.get(url, headers={"X-CAP-API-OAUTH-TOKEN": data["accessToken"]})).status_code == 200
@@ -197,8 +215,10 @@ async def test_a_read_only_till_reads_but_cannot_write(dataset: Dataset) -> None
     async with await make_client(dataset, auth=False) as client:
         client.headers["Authorization"] = basic("readonly.till", "demo-password")
         assert (await client.get(f"/v2/customers/{part.customer_id}?source=INSTORE")).status_code == 200
-        response = await client.put(f"/v2/customers/{part.customer_id}?source=INSTORE",
-                                    json={"profiles": [{"firstName": "X", "source": "INSTORE"}]})
+        response = await client.put(
+            f"/v2/customers/{part.customer_id}?source=INSTORE",
+            json={"profiles": [{"firstName": "X", "source": "INSTORE"}]},
+        )
     assert response.status_code == 403
     assert response.json() == error(403, "Access denied: no write access to the customer resource")
 
@@ -216,14 +236,19 @@ def test_credentials_name_what_works() -> None:
 async def test_register_the_documents_sample(client: httpx.AsyncClient) -> None:
     response = await client.post("/v2/customers?source=MOBILE_APP&accountId=400", json=REGISTER_SAMPLE)
     assert response.status_code == 200
-    assert response.json() == {"createdId": FIRST_NEW_ID, "warnings": [], "sideEffects": [
-        {"entityType": "USER", "rawAwardedPoints": 75.0, "awardedPoints": 75, "type": "points"}]}
+    assert response.json() == {
+        "createdId": FIRST_NEW_ID,
+        "warnings": [],
+        "sideEffects": [{"entityType": "USER", "rawAwardedPoints": 75.0, "awardedPoints": 75, "type": "points"}],
+    }
 
     customer = (await client.get(f"/v2/customers/{FIRST_NEW_ID}?source=MOBILE_APP&accountId=400&embed=mlp")).json()
     (profile,) = customer["profiles"]
     assert profile["firstName"] == "Tom" and profile["lastName"] == "Sawyer"
-    assert profile["identifiers"] == [{"type": "email", "value": "tom.sawyer@example.com"},
-                                      {"type": "mobile", "value": "91901000001"}]
+    assert profile["identifiers"] == [
+        {"type": "email", "value": "tom.sawyer@example.com"},
+        {"type": "mobile", "value": "91901000001"},
+    ]
     assert profile["source"] == "MOBILE_APP" and profile["accountId"] == "400"
     assert profile["fields"] == {"employee": "true", "dateofbirth": "22-10-2000"}
     assert [c["type"] for c in profile["commChannels"]] == ["mobilePush", "mobile"]
@@ -232,9 +257,15 @@ async def test_register_the_documents_sample(client: httpx.AsyncClient) -> None:
     assert customer["loyaltyInfo"]["loyaltyType"] == "loyalty"
     (program,) = customer["loyaltyProgramDetails"]
     # Tier 234 of a three-tier program is its highest tier.
-    assert (program["programId"], program["loyaltyPoints"], program["currentSlab"], program["slabSNo"],
-            program["nextSlab"], program["nextSlabSerialNumber"], program["slabExpiryDate"]) == (
-        1016, 75, "Platinum", 3, "", -1, "2022-02-11T16:36:17+05:30")
+    assert (
+        program["programId"],
+        program["loyaltyPoints"],
+        program["currentSlab"],
+        program["slabSNo"],
+        program["nextSlab"],
+        program["nextSlabSerialNumber"],
+        program["slabExpiryDate"],
+    ) == (1016, 75, "Platinum", 3, "", -1, "2022-02-11T16:36:17+05:30")
 
 
 @pytest.mark.parametrize("index", [2, 3, 4, 5])
@@ -252,8 +283,7 @@ async def test_register_the_register_pages_samples(client: httpx.AsyncClient, in
 
 
 @pytest.mark.parametrize("index", [0, 1])
-async def test_register_samples_naming_an_unknown_program_are_refused(client: httpx.AsyncClient,
-                                                                      index: int) -> None:
+async def test_register_samples_naming_an_unknown_program_are_refused(client: httpx.AsyncClient, index: int) -> None:
     # The register page's programId 469 is not a program of the demo org (1016, 1017).
     response = await client.post("/v2/customers", json=REGISTER_PAGE_SAMPLES[index])
     assert response.status_code == 400
@@ -271,20 +301,38 @@ async def test_an_identifier_held_in_the_same_source_is_refused(client: httpx.As
     assert response.json() == error(8008, "The new identifier already exists in the same source.")
 
 
-@pytest.mark.parametrize(("kind", "code", "message"), [
-    ("mobile", 1032, "A customer already exists with the same mobile number."),
-    ("email", 1016, "Unable to register. Email provided already exists for some other user."),
-    ("externalId", 1033, "A customer already exists with the same external id."),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "message"),
+    [
+        ("mobile", 1032, "A customer already exists with the same mobile number."),
+        ("email", 1016, "Unable to register. Email provided already exists for some other user."),
+        ("externalId", 1033, "A customer already exists with the same external id."),
+    ],
+)
 async def test_register_with_another_customers_identifier_in_the_same_source(
-        dataset: Dataset, client: httpx.AsyncClient, kind: str, code: int, message: str) -> None:
+    dataset: Dataset, client: httpx.AsyncClient, kind: str, code: int, message: str
+) -> None:
     part = instore_only(dataset)[0]
-    taken = {"mobile": "+" + str(part.view.mobile), "email": str(part.view.email).upper(),
-             "externalId": part.external_id}[kind]
-    body = {"profiles": [{"firstName": "New", "source": "INSTORE",
-                          "identifiers": [{"type": kind, "value": taken},
-                                          {"type": "email" if kind != "email" else "mobile",
-                                           "value": "fresh@example.com" if kind != "email" else "447700900999"}]}]}
+    taken = {
+        "mobile": "+" + str(part.view.mobile),
+        "email": str(part.view.email).upper(),
+        "externalId": part.external_id,
+    }[kind]
+    body = {
+        "profiles": [
+            {
+                "firstName": "New",
+                "source": "INSTORE",
+                "identifiers": [
+                    {"type": kind, "value": taken},
+                    {
+                        "type": "email" if kind != "email" else "mobile",
+                        "value": "fresh@example.com" if kind != "email" else "447700900999",
+                    },
+                ],
+            }
+        ]
+    }
     response = await client.post("/v2/customers?source=INSTORE", json=body)
     assert response.status_code == 400
     assert response.json() == error(code, message)
@@ -292,53 +340,89 @@ async def test_register_with_another_customers_identifier_in_the_same_source(
     assert (await client.get(f"/v2/customers/{FIRST_NEW_ID}?source=ALL")).json() == NOT_FOUND
 
 
-async def test_registering_the_same_customer_again_in_its_source(dataset: Dataset,
-                                                                 client: httpx.AsyncClient) -> None:
+async def test_registering_the_same_customer_again_in_its_source(dataset: Dataset, client: httpx.AsyncClient) -> None:
     part = instore_only(dataset)[0]
-    body = {"profiles": [{"source": "INSTORE", "identifiers": [{"type": "mobile", "value": part.view.mobile},
-                                                               {"type": "externalId", "value": part.external_id}]}]}
+    body = {
+        "profiles": [
+            {
+                "source": "INSTORE",
+                "identifiers": [
+                    {"type": "mobile", "value": part.view.mobile},
+                    {"type": "externalId", "value": part.external_id},
+                ],
+            }
+        ]
+    }
     response = await client.post("/v2/customers", json=body)
     assert response.status_code == 400
     assert response.json() == error(8006, "Customer already exists for same source.")
 
 
-@pytest.mark.parametrize("body", [
-    {"profiles": [{"firstName": "No", "lastName": "Identifiers", "source": "INSTORE"}]},
-    {"profiles": [{"source": "INSTORE", "identifiers": [{"type": "wechat", "value": "wx_only"}]}]},
-    {"profiles": []},
-    {},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"profiles": [{"firstName": "No", "lastName": "Identifiers", "source": "INSTORE"}]},
+        {"profiles": [{"source": "INSTORE", "identifiers": [{"type": "wechat", "value": "wx_only"}]}]},
+        {"profiles": []},
+        {},
+    ],
+)
 async def test_register_without_a_required_identifier(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
     response = await client.post("/v2/customers?source=INSTORE", json=body)
     assert response.status_code == 400
-    assert response.json() == error(1007, "Unable to register customer. No valid primary identifier mobile number, "
-                                          "email ID, or external ID passed.")
+    assert response.json() == error(
+        1007, "Unable to register customer. No valid primary identifier mobile number, email ID, or external ID passed."
+    )
 
 
-@pytest.mark.parametrize(("query", "profile", "expected"), [
-    ("source=NOWHERE", {"identifiers": [{"type": "email", "value": "a@example.com"}]},
-     error(3217, "Source is invalid.")),
-    ("", {"identifiers": [{"type": "email", "value": "a@example.com"}]}, error(3217, "Source is invalid.")),
-    ("source=WECHAT", {"identifiers": [{"type": "wechat", "value": "wx_1"}]}, error(8045, "Account id is not passed.")),
-    ("source=INSTORE", {"identifiers": [{"type": "mobile", "value": "12ab"}]},
-     error(1001, "Unable to register. Invalid mobile number.")),
-    ("source=INSTORE", {"identifiers": [{"type": "email", "value": "[email protected]"}]},
-     error(1002, "Unable to register. Invalid email id.")),
-    ("source=INSTORE", {"identifiers": [{"type": "externalId", "value": " "}]},
-     error(1003, "Unable to register. Invalid external id.")),
-    ("source=INSTORE", {"identifiers": [{"type": "passport", "value": "X1"}]},
-     error(1104, "Invalid identifier or no identifier passed.")),
-    ("source=INSTORE", {"identifiers": [{"value": "no-type@example.com"}]}, INVALID_INPUT),
-])
-async def test_register_validation(client: httpx.AsyncClient, query: str, profile: dict[str, Any],
-                                   expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("query", "profile", "expected"),
+    [
+        (
+            "source=NOWHERE",
+            {"identifiers": [{"type": "email", "value": "a@example.com"}]},
+            error(3217, "Source is invalid."),
+        ),
+        ("", {"identifiers": [{"type": "email", "value": "a@example.com"}]}, error(3217, "Source is invalid.")),
+        (
+            "source=WECHAT",
+            {"identifiers": [{"type": "wechat", "value": "wx_1"}]},
+            error(8045, "Account id is not passed."),
+        ),
+        (
+            "source=INSTORE",
+            {"identifiers": [{"type": "mobile", "value": "12ab"}]},
+            error(1001, "Unable to register. Invalid mobile number."),
+        ),
+        (
+            "source=INSTORE",
+            {"identifiers": [{"type": "email", "value": "[email protected]"}]},
+            error(1002, "Unable to register. Invalid email id."),
+        ),
+        (
+            "source=INSTORE",
+            {"identifiers": [{"type": "externalId", "value": " "}]},
+            error(1003, "Unable to register. Invalid external id."),
+        ),
+        (
+            "source=INSTORE",
+            {"identifiers": [{"type": "passport", "value": "X1"}]},
+            error(1104, "Invalid identifier or no identifier passed."),
+        ),
+        ("source=INSTORE", {"identifiers": [{"value": "no-type@example.com"}]}, INVALID_INPUT),
+    ],
+)
+async def test_register_validation(
+    client: httpx.AsyncClient, query: str, profile: dict[str, Any], expected: dict[str, Any]
+) -> None:
     response = await client.post(f"/v2/customers?{query}", json={"profiles": [profile]})
     assert response.status_code == 400
     assert response.json() == expected
 
 
-async def test_register_with_an_identifier_held_in_another_source_combines(dataset: Dataset,
-                                                                           client: httpx.AsyncClient) -> None:
+async def test_register_with_an_identifier_held_in_another_source_combines(
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     part = instore_only(dataset)[0]
     before = await loyalty_points(client, part.customer_id)
     body = new_wechat_customer("wx_combined", points=40, mobile=part.view.mobile)
@@ -350,23 +434,34 @@ async def test_register_with_an_identifier_held_in_another_source_combines(datas
         "sideEffects": [{"entityType": "USER", "rawAwardedPoints": 40.0, "awardedPoints": 40, "type": "points"}],
     }
     customer = (await client.get(f"/v2/customers/{part.customer_id}?source=ALL")).json()
-    assert [(p["source"], p.get("accountId")) for p in customer["profiles"]] == [("INSTORE", None),
-                                                                                ("WECHAT", "22232")]
+    assert [(p["source"], p.get("accountId")) for p in customer["profiles"]] == [("INSTORE", None), ("WECHAT", "22232")]
     assert await loyalty_points(client, part.customer_id) == before + 40
-    lookup = await client.get("/v2/customers/lookup?source=WECHAT&accountId=22232&identifierName=wechat"
-                              "&identifierValue=wx_combined")
+    lookup = await client.get(
+        "/v2/customers/lookup?source=WECHAT&accountId=22232&identifierName=wechat&identifierValue=wx_combined"
+    )
     assert lookup.json() == {"entity": part.customer_id, "warnings": []}
 
 
-async def test_register_with_identifiers_of_two_customers_is_refused(dataset: Dataset,
-                                                                     client: httpx.AsyncClient) -> None:
+async def test_register_with_identifiers_of_two_customers_is_refused(
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     first, second = instore_only(dataset)[:2]
-    body = {"profiles": [{"source": "ECOMMERCE", "identifiers": [{"type": "mobile", "value": first.view.mobile},
-                                                                 {"type": "email", "value": second.view.email}]}]}
+    body = {
+        "profiles": [
+            {
+                "source": "ECOMMERCE",
+                "identifiers": [
+                    {"type": "mobile", "value": first.view.mobile},
+                    {"type": "email", "value": second.view.email},
+                ],
+            }
+        ]
+    }
     response = await client.post("/v2/customers", json=body)
     assert response.status_code == 400
-    assert response.json() == error(8053, "Each identifier is registered with a different customer in other "
-                                          "source. Unable to merge accounts.")
+    assert response.json() == error(
+        8053, "Each identifier is registered with a different customer in other source. Unable to merge accounts."
+    )
     assert len((await client.get(f"/v2/customers/{first.customer_id}?source=ALL")).json()["profiles"]) == 1
 
 
@@ -383,22 +478,30 @@ async def test_fetch_customer_details_of_a_seeded_customer(dataset: Dataset, cli
     created = ist(view.registered_at)
     till = {"code": "demo.till", "description": "", "name": "demo.till", "type": "TILL"}
     channel_meta = {"residence": True, "office": False}
-    assert body["profiles"] == [{
-        "firstName": view.first_name,
-        "lastName": view.last_name,
-        "attribution": {"createDate": created, "createdBy": till, "modifiedBy": till, "modifiedDate": created},
-        "fields": {"dateofbirth": view.birth_date.strftime("%d-%m-%Y"),
-                   "customer_address": ", ".join(x for x in (view.address.line1, view.address.line2) if x)},
-        "identifiers": [{"type": "mobile", "value": view.mobile}, {"type": "email", "value": view.email},
-                        {"type": "externalId", "value": part.external_id}],
-        "commChannels": [
-            {"type": "mobile", "value": view.mobile, "primary": True, "verified": True, "meta": channel_meta},
-            {"type": "email", "value": view.email, "primary": True, "verified": True, "meta": channel_meta}],
-        "source": "INSTORE",
-        "userId": part.customer_id,
-        "conflictingProfileList": [],
-        "autoUpdateTime": created,
-    }]
+    assert body["profiles"] == [
+        {
+            "firstName": view.first_name,
+            "lastName": view.last_name,
+            "attribution": {"createDate": created, "createdBy": till, "modifiedBy": till, "modifiedDate": created},
+            "fields": {
+                "dateofbirth": view.birth_date.strftime("%d-%m-%Y"),
+                "customer_address": ", ".join(x for x in (view.address.line1, view.address.line2) if x),
+            },
+            "identifiers": [
+                {"type": "mobile", "value": view.mobile},
+                {"type": "email", "value": view.email},
+                {"type": "externalId", "value": part.external_id},
+            ],
+            "commChannels": [
+                {"type": "mobile", "value": view.mobile, "primary": True, "verified": True, "meta": channel_meta},
+                {"type": "email", "value": view.email, "primary": True, "verified": True, "meta": channel_meta},
+            ],
+            "source": "INSTORE",
+            "userId": part.customer_id,
+            "conflictingProfileList": [],
+            "autoUpdateTime": created,
+        }
+    ]
     assert "+" not in str(view.mobile)
     assert body["id"] == part.customer_id
     assert body["loyaltyInfo"]["loyaltyType"] == "loyalty"
@@ -410,18 +513,25 @@ async def test_fetch_customer_details_of_a_seeded_customer(dataset: Dataset, cli
 
 
 async def test_fetch_customer_details_embeds_points_subscriptions_and_programs(
-        dataset: Dataset, client: httpx.AsyncClient) -> None:
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     part = next(p for p in parts(dataset) if len(p.programs) == 2 and p.consents)
     body = (await client.get(f"/v2/customers/{part.customer_id}?source=ALL&embed=points,subscriptions,mlp")).json()
     main = part.programs[0]
     summary = body["pointsSummary"]
-    assert (summary["loyaltyPoints"], summary["lifetimePoints"], summary["redeemed"], summary["expired"],
-            summary["currentSlab"], summary["nextSlab"] or None) == (
-        main.points, main.lifetime_points, main.redeemed_points, main.expired_points, main.tier, main.next_tier)
+    assert (
+        summary["loyaltyPoints"],
+        summary["lifetimePoints"],
+        summary["redeemed"],
+        summary["expired"],
+        summary["currentSlab"],
+        summary["nextSlab"] or None,
+    ) == (main.points, main.lifetime_points, main.redeemed_points, main.expired_points, main.tier, main.next_tier)
     assert main.points_expiry is not None
     assert summary["slabExpiryDate"] == f"{main.points_expiry.isoformat()}T23:59:59+05:30"
     assert [(p["programId"], p["loyaltyPoints"], p["currentSlab"]) for p in body["loyaltyProgramDetails"]] == [
-        (b.program_id, b.points, b.tier) for b in part.programs]
+        (b.program_id, b.points, b.tier) for b in part.programs
+    ]
     priorities = {"TRANSACTIONAL": "TRANS", "MARKETING": "BULK"}
     expected = {(c.channel, priorities[c.kind], "OPTIN" if c.opted_in else "OPTOUT") for c in part.consents}
     got = body["subscriptionInfo"]["subscriptions"]
@@ -436,32 +546,39 @@ async def test_fetch_customer_details_by_source(dataset: Dataset, client: httpx.
     assert profile["identifiers"] == [{"type": "wechat", "value": part.wechat_id}]
     assert profile["accountId"] == "22232"
     every = (await client.get(f"/v2/customers/{part.customer_id}?source=ALL")).json()["profiles"]
-    expected_sources = list(part.sources) + (["MARTJACK"] if part.martjack_id and "MARTJACK" not in part.sources
-                                             else [])
+    expected_sources = list(part.sources) + (
+        ["MARTJACK"] if part.martjack_id and "MARTJACK" not in part.sources else []
+    )
     assert [p["source"] for p in every] == expected_sources
 
 
-@pytest.mark.parametrize(("path", "status", "expected"), [
-    ("/v2/customers/1?source=INSTORE", 404, NOT_FOUND),
-    ("/v2/customers/{id}", 400, error(8012, "Invalid source passed.")),
-    ("/v2/customers/{id}?source=MOON", 400, error(8012, "Invalid source passed.")),
-    ("/v2/customers/{id}?source=WECHAT", 400, error(8045, "Account id is not passed.")),
-    ("/v2/customers/{id}?source=WECHAT&accountId=22232", 404, NOT_IN_SOURCE),
-    ("/v2/customers/abc?source=INSTORE", 400, INVALID_INPUT),
-])
-async def test_fetch_customer_details_errors(dataset: Dataset, client: httpx.AsyncClient, path: str, status: int,
-                                             expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("path", "status", "expected"),
+    [
+        ("/v2/customers/1?source=INSTORE", 404, NOT_FOUND),
+        ("/v2/customers/{id}", 400, error(8012, "Invalid source passed.")),
+        ("/v2/customers/{id}?source=MOON", 400, error(8012, "Invalid source passed.")),
+        ("/v2/customers/{id}?source=WECHAT", 400, error(8045, "Account id is not passed.")),
+        ("/v2/customers/{id}?source=WECHAT&accountId=22232", 404, NOT_IN_SOURCE),
+        ("/v2/customers/abc?source=INSTORE", 400, INVALID_INPUT),
+    ],
+)
+async def test_fetch_customer_details_errors(
+    dataset: Dataset, client: httpx.AsyncClient, path: str, status: int, expected: dict[str, Any]
+) -> None:
     response = await client.get(path.replace("{id}", str(instore_only(dataset)[0].customer_id)))
     assert response.status_code == status
     assert response.json() == expected
 
 
-async def test_a_seeded_victim_answers_8069_and_names_its_survivor(dataset: Dataset,
-                                                                   client: httpx.AsyncClient) -> None:
+async def test_a_seeded_victim_answers_8069_and_names_its_survivor(dataset: Dataset, client: httpx.AsyncClient) -> None:
     survivor = with_victim(dataset)
     victim = survivor.victims[0]
-    for path in (f"/v2/customers/{victim.customer_id}?source=ALL", f"/v2/customers/{victim.customer_id}/loyaltyDetails",
-                 f"/v2/customers/{victim.customer_id}/subscriptions"):
+    for path in (
+        f"/v2/customers/{victim.customer_id}?source=ALL",
+        f"/v2/customers/{victim.customer_id}/loyaltyDetails",
+        f"/v2/customers/{victim.customer_id}/subscriptions",
+    ):
         response = await client.get(path)
         assert response.status_code == 404
         assert response.json() == MERGED
@@ -479,11 +596,22 @@ async def test_a_seeded_victim_answers_8069_and_names_its_survivor(dataset: Data
 
 
 async def register_tom_on_wechat(client: httpx.AsyncClient, *, loyalty: str = "loyalty") -> int:
-    body = {"loyaltyInfo": {"loyaltyType": loyalty},
-            "profiles": [{"firstName": "Tom", "lastName": "Sawyer", "source": "WECHAT", "accountId": "22232",
-                          "identifiers": [{"type": "mobile", "value": "919111111111"},
-                                          {"type": "email", "value": "tom.sawyer@example.com"},
-                                          {"type": "wechat", "value": "wc_2"}]}]}
+    body = {
+        "loyaltyInfo": {"loyaltyType": loyalty},
+        "profiles": [
+            {
+                "firstName": "Tom",
+                "lastName": "Sawyer",
+                "source": "WECHAT",
+                "accountId": "22232",
+                "identifiers": [
+                    {"type": "mobile", "value": "919111111111"},
+                    {"type": "email", "value": "tom.sawyer@example.com"},
+                    {"type": "wechat", "value": "wc_2"},
+                ],
+            }
+        ],
+    }
     response = await client.post("/v2/customers?source=WECHAT&accountId=22232", json=body)
     assert response.status_code == 200
     created: int = response.json()["createdId"]
@@ -507,23 +635,35 @@ async def test_update_customer_details_with_the_documents_sample(client: httpx.A
 
 async def test_update_changes_names_and_later_reads_show_it(dataset: Dataset, client: httpx.AsyncClient) -> None:
     part = instore_only(dataset)[0]
-    body = {"profiles": [{"firstName": "Katarzyna", "lastName": "Nowak", "source": "INSTORE",
-                          "fields": {"employee": True}}], "extendedFields": {"city": "Gdańsk"}}
+    body = {
+        "profiles": [
+            {"firstName": "Katarzyna", "lastName": "Nowak", "source": "INSTORE", "fields": {"employee": True}}
+        ],
+        "extendedFields": {"city": "Gdańsk"},
+    }
     response = await client.put(f"/v2/customers/{part.customer_id}?source=INSTORE", json=body)
     assert response.status_code == 200
     customer = (await client.get(f"/v2/customers/{part.customer_id}?source=INSTORE")).json()
     profile = customer["profiles"][0]
-    assert (profile["firstName"], profile["lastName"], profile["fields"]["employee"]) == ("Katarzyna", "Nowak",
-                                                                                         "true")
+    assert (profile["firstName"], profile["lastName"], profile["fields"]["employee"]) == ("Katarzyna", "Nowak", "true")
     assert customer["extendedFields"]["city"] == "Gdańsk"
     assert profile["attribution"]["modifiedDate"] != profile["attribution"]["createDate"]
 
 
 async def test_update_cannot_change_identifiers(dataset: Dataset, client: httpx.AsyncClient) -> None:
     part = instore_only(dataset)[0]
-    body = {"profiles": [{"firstName": "Changed", "source": "INSTORE",
-                          "identifiers": [{"type": "mobile", "value": part.view.mobile},
-                                          {"type": "email", "value": "new.address@example.com"}]}]}
+    body = {
+        "profiles": [
+            {
+                "firstName": "Changed",
+                "source": "INSTORE",
+                "identifiers": [
+                    {"type": "mobile", "value": part.view.mobile},
+                    {"type": "email", "value": "new.address@example.com"},
+                ],
+            }
+        ]
+    }
     response = await client.put(f"/v2/customers/{part.customer_id}?source=INSTORE", json=body)
     assert response.status_code == 400
     assert response.json() == error(91006, "email update is not allowed.")
@@ -534,39 +674,49 @@ async def test_update_cannot_change_identifiers(dataset: Dataset, client: httpx.
 
 async def test_update_cannot_change_the_source(dataset: Dataset, client: httpx.AsyncClient) -> None:
     part = instore_only(dataset)[0]
-    response = await client.put(f"/v2/customers/{part.customer_id}?source=INSTORE",
-                                json={"profiles": [{"firstName": "X", "source": "WECHAT", "accountId": "22232"}]})
+    response = await client.put(
+        f"/v2/customers/{part.customer_id}?source=INSTORE",
+        json={"profiles": [{"firstName": "X", "source": "WECHAT", "accountId": "22232"}]},
+    )
     assert response.status_code == 400
     assert response.json() == error(91006, "source update is not allowed.")
 
 
-async def test_loyalty_cannot_become_non_loyalty_but_the_reverse_works(dataset: Dataset,
-                                                                       client: httpx.AsyncClient) -> None:
+async def test_loyalty_cannot_become_non_loyalty_but_the_reverse_works(
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     part = instore_only(dataset)[0]
-    refused = await client.put(f"/v2/customers/{part.customer_id}?source=INSTORE",
-                               json={"loyaltyInfo": {"loyaltyType": "non_loyalty"}})
+    refused = await client.put(
+        f"/v2/customers/{part.customer_id}?source=INSTORE", json={"loyaltyInfo": {"loyaltyType": "non_loyalty"}}
+    )
     assert refused.status_code == 400
     assert refused.json() == error(1046, "Conversion of loyalty customer to non-loyalty is not allowed.")
 
     customer_id = await register_tom_on_wechat(client, loyalty="non_loyalty")
     assert (await client.get(f"/v2/customers/{customer_id}/loyaltyDetails")).json()["data"] == []
-    converted = await client.put(f"/v2/customers/{customer_id}?source=WECHAT&accountId=22232",
-                                 json={"loyaltyInfo": {"loyaltyType": "loyalty"}})
+    converted = await client.put(
+        f"/v2/customers/{customer_id}?source=WECHAT&accountId=22232", json={"loyaltyInfo": {"loyaltyType": "loyalty"}}
+    )
     assert converted.status_code == 200
     body = (await client.get(f"/v2/customers/{customer_id}?source=ALL&embed=points")).json()
     assert body["loyaltyInfo"]["loyaltyType"] == "loyalty"
     assert (body["pointsSummary"]["currentSlab"], body["pointsSummary"]["loyaltyPoints"]) == ("Silver", 0)
 
 
-@pytest.mark.parametrize(("path", "status", "expected"), [
-    ("/v2/customers/1?source=INSTORE", 404, NOT_FOUND),
-    ("/v2/customers/{id}?source=WECHAT&accountId=22232", 404, NOT_IN_SOURCE),
-    ("/v2/customers/{id}?source=ALL", 400, error(8012, "Invalid source passed.")),
-])
-async def test_update_errors(dataset: Dataset, client: httpx.AsyncClient, path: str, status: int,
-                             expected: dict[str, Any]) -> None:
-    response = await client.put(path.replace("{id}", str(instore_only(dataset)[0].customer_id)),
-                                json={"extendedFields": {"city": "X"}})
+@pytest.mark.parametrize(
+    ("path", "status", "expected"),
+    [
+        ("/v2/customers/1?source=INSTORE", 404, NOT_FOUND),
+        ("/v2/customers/{id}?source=WECHAT&accountId=22232", 404, NOT_IN_SOURCE),
+        ("/v2/customers/{id}?source=ALL", 400, error(8012, "Invalid source passed.")),
+    ],
+)
+async def test_update_errors(
+    dataset: Dataset, client: httpx.AsyncClient, path: str, status: int, expected: dict[str, Any]
+) -> None:
+    response = await client.put(
+        path.replace("{id}", str(instore_only(dataset)[0].customer_id)), json={"extendedFields": {"city": "X"}}
+    )
     assert response.status_code == status
     assert response.json() == expected
 
@@ -576,34 +726,49 @@ async def test_update_errors(dataset: Dataset, client: httpx.AsyncClient, path: 
 
 async def test_change_identifier_with_the_documents_sample(client: httpx.AsyncClient) -> None:
     customer_id = await register_tom_on_wechat(client)
-    response = await client.post(f"/v2/customers/{customer_id}/changeIdentifier?source=WECHAT&accountId=22232",
-                                 json=CHANGE_IDENTIFIER_SAMPLE)
+    response = await client.post(
+        f"/v2/customers/{customer_id}/changeIdentifier?source=WECHAT&accountId=22232", json=CHANGE_IDENTIFIER_SAMPLE
+    )
     assert response.status_code == 200
     assert response.json() == {"success": True, "warnings": []}
     profile = (await client.get(f"/v2/customers/{customer_id}?source=WECHAT&accountId=22232")).json()["profiles"][0]
-    assert profile["identifiers"] == [{"type": "mobile", "value": "919111111111"},
-                                      {"type": "wechat", "value": "wc_2"}, {"type": "wechat", "value": "ray11"}]
-    removed = await client.get("/v2/customers/lookup?source=ALL&identifierName=email"
-                               "&identifierValue=tom.sawyer@example.com")
+    assert profile["identifiers"] == [
+        {"type": "mobile", "value": "919111111111"},
+        {"type": "wechat", "value": "wc_2"},
+        {"type": "wechat", "value": "ray11"},
+    ]
+    removed = await client.get(
+        "/v2/customers/lookup?source=ALL&identifierName=email&identifierValue=tom.sawyer@example.com"
+    )
     assert removed.json() == NOT_FOUND
     history = (await client.get(f"/v2/customers/{customer_id}/retroRequest?changeType=EMAIL")).json()
     assert [(i["baseType"], i["userId"]) for i in history["data"]] == [("EMAIL", customer_id)]
 
 
 async def test_adding_another_customers_identifier_merges_the_newer_into_the_older(
-        dataset: Dataset, client: httpx.AsyncClient) -> None:
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     survivor = instore_only(dataset)[0]
     survivor_points = await loyalty_points(client, survivor.customer_id)
     registered = await client.post("/v2/customers", json=new_wechat_customer("wx_merge", points=120))
     victim_id = registered.json()["createdId"]
 
-    response = await client.post(f"/v2/customers/{victim_id}/changeIdentifier?source=WECHAT&accountId=22232",
-                                 json={"add": [{"type": "mobile", "value": survivor.view.mobile}]})
+    response = await client.post(
+        f"/v2/customers/{victim_id}/changeIdentifier?source=WECHAT&accountId=22232",
+        json={"add": [{"type": "mobile", "value": survivor.view.mobile}]},
+    )
     assert response.status_code == 200
-    assert response.json() == {"success": True, "warnings": [{
-        "status": False, "code": 8051,
-        "message": f"Same identifier found in other source. Merging into the account with user id "
-                   f"{survivor.customer_id}."}]}
+    assert response.json() == {
+        "success": True,
+        "warnings": [
+            {
+                "status": False,
+                "code": 8051,
+                "message": f"Same identifier found in other source. Merging into the account with user id "
+                f"{survivor.customer_id}.",
+            }
+        ],
+    }
 
     gone = await client.get(f"/v2/customers/{victim_id}?source=ALL")
     assert gone.status_code == 404
@@ -622,12 +787,15 @@ async def test_adding_another_customers_identifier_merges_the_newer_into_the_old
 
 
 async def test_the_older_account_survives_whichever_side_adds_the_identifier(
-        dataset: Dataset, client: httpx.AsyncClient) -> None:
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     older = instore_only(dataset)[0]
     before = await loyalty_points(client, older.customer_id)
     newer = (await client.post("/v2/customers", json=new_wechat_customer("wx_newer", points=7))).json()["createdId"]
-    response = await client.post(f"/v2/customers/{older.customer_id}/changeIdentifier?source=INSTORE",
-                                 json={"add": [{"type": "wechat", "value": "wx_newer"}]})
+    response = await client.post(
+        f"/v2/customers/{older.customer_id}/changeIdentifier?source=INSTORE",
+        json={"add": [{"type": "wechat", "value": "wx_newer"}]},
+    )
     assert response.json()["warnings"][0]["message"].endswith(f"user id {older.customer_id}.")
     assert (await client.get(f"/v2/customers/{newer}?source=ALL")).json() == MERGED
     assert await loyalty_points(client, older.customer_id) == before + 7
@@ -642,17 +810,34 @@ async def test_change_identifier_errors_change_nothing(dataset: Dataset, client:
     target, other, third = instore_only(dataset)[:3]
     url = f"/v2/customers/{target.customer_id}/changeIdentifier"
     cases: list[tuple[str, dict[str, Any], int, dict[str, Any]]] = [
-        ("?source=INSTORE", {"add": [{"type": "mobile", "value": target.view.mobile}]}, 400,
-         error(8007, "Unable to update. The identifier is already registered in the same source.")),
-        ("?source=INSTORE", {"add": [{"type": "email", "value": other.view.email}]}, 400,
-         error(8008, "The new identifier already exists in the same source.")),
-        ("?source=WECHAT&accountId=22232", {"add": [{"type": "mobile", "value": other.view.mobile},
-                                                    {"type": "mobile", "value": third.view.mobile}]}, 400,
-         error(8053, "Each identifier is registered with a different customer in other source. Unable to merge "
-                     "accounts.")),
+        (
+            "?source=INSTORE",
+            {"add": [{"type": "mobile", "value": target.view.mobile}]},
+            400,
+            error(8007, "Unable to update. The identifier is already registered in the same source."),
+        ),
+        (
+            "?source=INSTORE",
+            {"add": [{"type": "email", "value": other.view.email}]},
+            400,
+            error(8008, "The new identifier already exists in the same source."),
+        ),
+        (
+            "?source=WECHAT&accountId=22232",
+            {"add": [{"type": "mobile", "value": other.view.mobile}, {"type": "mobile", "value": third.view.mobile}]},
+            400,
+            error(
+                8053,
+                "Each identifier is registered with a different customer in other source. Unable to merge accounts.",
+            ),
+        ),
         ("?source=INSTORE", {}, 400, error(1104, "Invalid identifier or no identifier passed.")),
-        ("?source=INSTORE", {"remove": [{"type": "email", "value": "not.mine@example.com"}]}, 400,
-         error(1104, "Invalid identifier or no identifier passed.")),
+        (
+            "?source=INSTORE",
+            {"remove": [{"type": "email", "value": "not.mine@example.com"}]},
+            400,
+            error(1104, "Invalid identifier or no identifier passed."),
+        ),
         ("?source=INSTORE", {"add": [{"type": "email", "value": "broken"}]}, 400, error(8055, "Invalid email id.")),
         ("?source=INSTORE", {"add": [{"type": "mobile", "value": "12"}]}, 400, error(8056, "Invalid mobile number.")),
         ("?source=WECHAT", {"add": [{"type": "wechat", "value": "wx"}]}, 400, error(8045, "Account id is not passed.")),
@@ -667,8 +852,7 @@ async def test_change_identifier_errors_change_nothing(dataset: Dataset, client:
         assert (await client.get(f"/v2/customers/{part.customer_id}?source=ALL")).status_code == 200
 
 
-async def test_change_identifier_of_an_unknown_or_merged_customer(dataset: Dataset,
-                                                                  client: httpx.AsyncClient) -> None:
+async def test_change_identifier_of_an_unknown_or_merged_customer(dataset: Dataset, client: httpx.AsyncClient) -> None:
     body = {"add": [{"type": "email", "value": "someone@example.com"}]}
     unknown = await client.post("/v2/customers/1/changeIdentifier?source=INSTORE", json=body)
     assert unknown.status_code == 404
@@ -697,39 +881,62 @@ async def test_fetch_customer_id_by_each_identifier(dataset: Dataset, client: ht
         assert (response.status_code, response.json()) == (200, {"entity": part.customer_id, "warnings": []}), query
 
 
-@pytest.mark.parametrize(("query", "status", "expected"), [
-    ("source=INSTORE&identifierName=mobile&identifierValue=919999999999", 404, NOT_FOUND),
-    ("source=INSTORE&identifierName=externalId&identifierValue=NOPE", 404, NOT_FOUND),
-    ("source=WECHAT&accountId=22232&identifierName=externalId&identifierValue={ext}", 404, NOT_IN_SOURCE),
-    ("source=INSTORE&identifierName=passport&identifierValue=X", 400,
-     error(8013, "Customer identifier is invalid. Also check if the parameter identifierName is passed correctly.")),
-    ("source=INSTORE&identifierName=mobile", 400,
-     error(8013, "Customer identifier is invalid. Also check if the parameter identifierName is passed correctly.")),
-    ("source=WECHAT&identifierName=wechat&identifierValue=x", 400, error(8045, "Account id is not passed.")),
-    ("identifierName=mobile&identifierValue=1", 400, error(8012, "Invalid source passed.")),
-])
-async def test_fetch_customer_id_errors(dataset: Dataset, client: httpx.AsyncClient, query: str, status: int,
-                                        expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("query", "status", "expected"),
+    [
+        ("source=INSTORE&identifierName=mobile&identifierValue=919999999999", 404, NOT_FOUND),
+        ("source=INSTORE&identifierName=externalId&identifierValue=NOPE", 404, NOT_FOUND),
+        ("source=WECHAT&accountId=22232&identifierName=externalId&identifierValue={ext}", 404, NOT_IN_SOURCE),
+        (
+            "source=INSTORE&identifierName=passport&identifierValue=X",
+            400,
+            error(
+                8013, "Customer identifier is invalid. Also check if the parameter identifierName is passed correctly."
+            ),
+        ),
+        (
+            "source=INSTORE&identifierName=mobile",
+            400,
+            error(
+                8013, "Customer identifier is invalid. Also check if the parameter identifierName is passed correctly."
+            ),
+        ),
+        ("source=WECHAT&identifierName=wechat&identifierValue=x", 400, error(8045, "Account id is not passed.")),
+        ("identifierName=mobile&identifierValue=1", 400, error(8012, "Invalid source passed.")),
+    ],
+)
+async def test_fetch_customer_id_errors(
+    dataset: Dataset, client: httpx.AsyncClient, query: str, status: int, expected: dict[str, Any]
+) -> None:
     response = await client.get("/v2/customers/lookup?" + query.replace("{ext}", instore_only(dataset)[0].external_id))
     assert response.status_code == status
     assert response.json() == expected
 
 
-async def test_search_matches_name_and_identifier_prefixes_with_pagination(dataset: Dataset,
-                                                                          client: httpx.AsyncClient) -> None:
+async def test_search_matches_name_and_identifier_prefixes_with_pagination(
+    dataset: Dataset, client: httpx.AsyncClient
+) -> None:
     name = parts(dataset)[0].view.first_name
     prefix = name[:3].lower()
-    expected = sorted(p.customer_id for p in parts(dataset)
-                      if p.view.first_name.lower().startswith(prefix) or p.view.last_name.lower().startswith(prefix)
-                      or str(p.view.email).startswith(prefix))
+    expected = sorted(
+        p.customer_id
+        for p in parts(dataset)
+        if p.view.first_name.lower().startswith(prefix)
+        or p.view.last_name.lower().startswith(prefix)
+        or str(p.view.email).startswith(prefix)
+    )
     page = await client.get(f"/v2/customers/search?limit=10&offset=0&q={prefix}")
     assert page.status_code == 200
     body = page.json()
     assert body["pagination"] == {"limit": 10, "offset": 0, "total": len(expected)}
     assert [hit["userId"] for hit in body["data"]] == expected[:10]
     first = body["data"][0]
-    assert first["matchedIdentifiers"][0] == {"idType": "firstName", "idValue": name, "source": "INSTORE",
-                                              "accountId": ""}
+    assert first["matchedIdentifiers"][0] == {
+        "idType": "firstName",
+        "idValue": name,
+        "source": "INSTORE",
+        "accountId": "",
+    }
     assert body["warnings"] == [] and body["errors"] == []
     second = (await client.get(f"/v2/customers/search?limit=1&offset=1&q={prefix}")).json()
     assert [hit["userId"] for hit in second["data"]] == expected[1:2]
@@ -737,8 +944,9 @@ async def test_search_matches_name_and_identifier_prefixes_with_pagination(datas
     part = instore_only(dataset)[0]
     by_mobile = (await client.get(f"/v2/customers/search?q={str(part.view.mobile)[:-1]}")).json()
     assert [hit["userId"] for hit in by_mobile["data"]] == [part.customer_id]
-    assert by_mobile["data"][0]["matchedIdentifiers"] == [{"idType": "mobile", "idValue": part.view.mobile,
-                                                           "source": "INSTORE", "accountId": ""}]
+    assert by_mobile["data"][0]["matchedIdentifiers"] == [
+        {"idType": "mobile", "idValue": part.view.mobile, "source": "INSTORE", "accountId": ""}
+    ]
 
 
 async def test_search_without_a_query_is_refused(client: httpx.AsyncClient) -> None:
@@ -756,10 +964,25 @@ async def test_fetch_customer_loyalty_details(dataset: Dataset, client: httpx.As
     body = (await client.get(f"/v2/customers/{part.customer_id}/loyaltyDetails")).json()
     assert body["warnings"] == [] and body["errors"] == []
     for got, balance in zip(body["data"], part.programs, strict=True):
-        assert (got["programId"], got["loyaltyPoints"], got["lifetimePoints"], got["redeemed"], got["expired"],
-                got["currentSlab"], got["nextSlab"] or None, got["loyaltyId"]) == (
-            balance.program_id, balance.points, balance.lifetime_points, balance.redeemed_points,
-            balance.expired_points, balance.tier, balance.next_tier, body["data"][0]["loyaltyId"])
+        assert (
+            got["programId"],
+            got["loyaltyPoints"],
+            got["lifetimePoints"],
+            got["redeemed"],
+            got["expired"],
+            got["currentSlab"],
+            got["nextSlab"] or None,
+            got["loyaltyId"],
+        ) == (
+            balance.program_id,
+            balance.points,
+            balance.lifetime_points,
+            balance.redeemed_points,
+            balance.expired_points,
+            balance.tier,
+            balance.next_tier,
+            body["data"][0]["loyaltyId"],
+        )
     only = (await client.get(f"/v2/customers/{part.customer_id}/loyaltyDetails?programId=1017")).json()["data"]
     assert [p["programId"] for p in only] == [1017]
     unknown = await client.get("/v2/customers/1/loyaltyDetails")
@@ -771,34 +994,53 @@ async def test_update_subscriptions_with_the_documents_sample(dataset: Dataset, 
     response = await client.post(f"/v2/customers/{part.customer_id}/subscriptions", json=SUBSCRIPTIONS_SAMPLE)
     assert response.status_code == 200
     assert response.json() == {
-        "scope": {"scopeId": 0, "scope": "USER", "subScope": "NONE", "setCreatedOn": False, "setPriority": False,
-                  "setScopeId": False, "setScope": True, "setSubScope": True},
+        "scope": {
+            "scopeId": 0,
+            "scope": "USER",
+            "subScope": "NONE",
+            "setCreatedOn": False,
+            "setPriority": False,
+            "setScopeId": False,
+            "setScope": True,
+            "setSubScope": True,
+        },
         "subscriptions": [
             {"channel": "EMAIL", "accountId": "", "priority": "BULK", "type": "OPTOUT"},
             {"channel": "SMS", "accountId": "", "priority": "BULK", "type": "OPTOUT"},
             {"channel": "EMAIL", "accountId": "", "priority": "TRANS", "type": "OPTIN"},
             {"channel": "SMS", "accountId": "123", "priority": "TRANS", "type": "OPTIN"},
         ],
-        "campaignId": -1, "communicationId": -1, "reason": "Example reason", "warnings": [],
+        "campaignId": -1,
+        "communicationId": -1,
+        "reason": "Example reason",
+        "warnings": [],
     }
     read = await client.get(f"/v2/customers/{part.customer_id}/subscriptions")
     assert read.status_code == 200
-    assert read.json() == {"subscriptions": [
-        {"channel": "EMAIL", "priority": "TRANS", "type": "OPTIN"},
-        {"channel": "SMS", "priority": "TRANS", "type": "OPTIN"},
-        {"channel": "EMAIL", "priority": "BULK", "type": "OPTOUT"},
-        {"channel": "SMS", "priority": "BULK", "type": "OPTOUT"},
-    ], "campaignId": 0, "communicationId": 0, "warnings": []}
+    assert read.json() == {
+        "subscriptions": [
+            {"channel": "EMAIL", "priority": "TRANS", "type": "OPTIN"},
+            {"channel": "SMS", "priority": "TRANS", "type": "OPTIN"},
+            {"channel": "EMAIL", "priority": "BULK", "type": "OPTOUT"},
+            {"channel": "SMS", "priority": "BULK", "type": "OPTOUT"},
+        ],
+        "campaignId": 0,
+        "communicationId": 0,
+        "warnings": [],
+    }
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ({"channel": "PIGEON"}, error(1101, "Invalid channel type.")),
-    ({"priority": "URGENT"}, error(1102, "Invalid priority type.")),
-    ({"type": "MAYBE"}, error(1106, "Invalid subscription status passed.")),
-])
-async def test_update_subscriptions_validation_changes_nothing(dataset: Dataset, client: httpx.AsyncClient,
-                                                               change: dict[str, str],
-                                                               expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"channel": "PIGEON"}, error(1101, "Invalid channel type.")),
+        ({"priority": "URGENT"}, error(1102, "Invalid priority type.")),
+        ({"type": "MAYBE"}, error(1106, "Invalid subscription status passed.")),
+    ],
+)
+async def test_update_subscriptions_validation_changes_nothing(
+    dataset: Dataset, client: httpx.AsyncClient, change: dict[str, str], expected: dict[str, Any]
+) -> None:
     part = instore_only(dataset)[0]
     before = (await client.get(f"/v2/customers/{part.customer_id}/subscriptions")).json()
     body = copy.deepcopy(SUBSCRIPTIONS_SAMPLE)
@@ -846,14 +1088,18 @@ async def test_latency_delays_calls(dataset: Dataset, client: httpx.AsyncClient)
     assert time.perf_counter() - started >= 0.12
 
 
-@pytest.mark.parametrize(("status", "code", "message"), [
-    (500, 500, "All requests failed due to errors."),
-    (503, 503, "Service Unavailable"),
-    (521, 521, "Another action is running on the same customer"),
-    (404, 8015, "Customer not found for the given identifiers"),
-])
-async def test_injected_errors_use_capillarys_error_body(dataset: Dataset, client: httpx.AsyncClient, status: int,
-                                                         code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (500, 500, "All requests failed due to errors."),
+        (503, 503, "Service Unavailable"),
+        (521, 521, "Another action is running on the same customer"),
+        (404, 8015, "Customer not found for the given identifiers"),
+    ],
+)
+async def test_injected_errors_use_capillarys_error_body(
+    dataset: Dataset, client: httpx.AsyncClient, status: int, code: int, message: str
+) -> None:
     await client.post("/__sim/faults", json={"error_rate": 1.0, "error_status": status})
     response = await client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE")
     assert response.status_code == status
@@ -865,8 +1111,7 @@ async def test_injected_errors_use_capillarys_error_body(dataset: Dataset, clien
 async def test_hang_never_answers(dataset: Dataset, client: httpx.AsyncClient) -> None:
     await client.post("/__sim/faults", json={"hang": True})
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE"),
-                               timeout=0.3)
+        await asyncio.wait_for(client.get(f"/v2/customers/{parts(dataset)[0].customer_id}?source=INSTORE"), timeout=0.3)
 
 
 async def test_malformed_bodies_fail_the_contract(dataset: Dataset, client: httpx.AsyncClient) -> None:
@@ -888,8 +1133,9 @@ async def test_rate_limit_answers_429_with_retry_after(dataset: Dataset, client:
 
 
 @pytest.mark.parametrize(("option", "expected"), [(None, 600), (3, 3), (0, None)])
-async def test_the_standing_rate_limit_follows_the_option(dataset: Dataset, option: int | None,
-                                                          expected: int | None) -> None:
+async def test_the_standing_rate_limit_follows_the_option(
+    dataset: Dataset, option: int | None, expected: int | None
+) -> None:
     options = SimulatorOptions(capillary_rate_limit_per_minute=option)
     async with await make_client(dataset, options) as client:
         config = (await client.get("/__sim/config")).json()
@@ -905,14 +1151,24 @@ async def test_calls_are_counted_by_path_template(dataset: Dataset, client: http
     await client.get("/v2/customers/lookup?source=ALL&identifierName=mobile&identifierValue=1234567")
     await client.post("/v3/oauth/token/generate", json={"key": "demo-key", "secret": "demo-secret"})
     stats = (await client.get("/__sim/stats")).json()
-    assert stats["calls"] == {"GET /v2/customers/lookup": 1, "GET /v2/customers/{id}": 1,
-                              "POST /v3/oauth/token/generate": 1}
+    assert stats["calls"] == {
+        "GET /v2/customers/lookup": 1,
+        "GET /v2/customers/{id}": 1,
+        "POST /v3/oauth/token/generate": 1,
+    }
 
 
 async def test_the_document_is_served(client: httpx.AsyncClient) -> None:
     served = (await client.get("/openapi.json")).json()
     assert served["openapi"] == "3.1.0"
-    assert set(served["paths"]) == {"/v3/oauth/token/generate", "/v2/customers", "/v2/customers/lookup",
-                                    "/v2/customers/search", "/v2/customers/{id}",
-                                    "/v2/customers/{id}/changeIdentifier", "/v2/customers/{id}/loyaltyDetails",
-                                    "/v2/customers/{id}/subscriptions", "/v2/customers/{id}/retroRequest"}
+    assert set(served["paths"]) == {
+        "/v3/oauth/token/generate",
+        "/v2/customers",
+        "/v2/customers/lookup",
+        "/v2/customers/search",
+        "/v2/customers/{id}",
+        "/v2/customers/{id}/changeIdentifier",
+        "/v2/customers/{id}/loyaltyDetails",
+        "/v2/customers/{id}/subscriptions",
+        "/v2/customers/{id}/retroRequest",
+    }

@@ -22,8 +22,7 @@ class EchoDialect:
         return JSONResponse({"error": "injected", "status": status}, status_code=status)
 
     def rate_limited_response(self, retry_after_seconds: int) -> Response:
-        return JSONResponse({"error": "slow down"}, status_code=429,
-                            headers={"Retry-After": str(retry_after_seconds)})
+        return JSONResponse({"error": "slow down"}, status_code=429, headers={"Retry-After": str(retry_after_seconds)})
 
 
 @pytest.fixture

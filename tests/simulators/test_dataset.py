@@ -18,8 +18,13 @@ def test_persons_spread_over_one_to_four_providers() -> None:
     assert stats["persons"] == 200
     assert set(stats["by_provider_count"]) == {1, 2, 3, 4}
     assert all(count > 0 for count in stats["per_provider"].values())
-    for trap in ("capillary_merge_victims", "capillary_multi_source", "capillary_two_programs",
-                 "name_variants", "stale_addresses"):
+    for trap in (
+        "capillary_merge_victims",
+        "capillary_multi_source",
+        "capillary_two_programs",
+        "name_variants",
+        "stale_addresses",
+    ):
         assert stats[trap] > 0, trap
 
 

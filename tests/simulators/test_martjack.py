@@ -47,15 +47,36 @@ SESSION_EXPIRED = {"messageCode": "440", "Message": "Session expired", "ErrorCod
 OK = {"messageCode": "1004", "Message": "Successful", "ErrorCode": 0}
 
 # martjack-customer-api.md, Create Customer Account: the sample POST request.
-CREATE_SAMPLE: dict[str, Any] = {"customer": {
-    "UserName": "tom.sawyer@capillarytech.com", "FirstName": "Tom", "LastName": "Sawyer",
-    "PostalAddress": "100, Santa Plaza", "AlternateEmail": "alternateEmail@gmail.com", "City": "3451",
-    "Pin": "560001", "State": "KA", "Country": "IN", "Street": "MG Road", "MobileNo": "917000000000",
-    "BirthDate": "1/1/1994 12:00:00", "Gender": "F", "Occupation": "Professor", "Industry": "Education",
-    "OtherArea": "otherArea", "CountryName": "India", "StateName": "Karnataka", "CityName": "Bangalore",
-    "AreaName": "Area Name", "OtherCity": "OtherCity", "IsReceiveOffers": False, "States": None,
-    "merchantId": "81e77da2-723b-483d-8c0d-49f800c1xxxx", "Password": "ABG-704@cp", "CommunicationType": None,
-}}
+CREATE_SAMPLE: dict[str, Any] = {
+    "customer": {
+        "UserName": "tom.sawyer@capillarytech.com",
+        "FirstName": "Tom",
+        "LastName": "Sawyer",
+        "PostalAddress": "100, Santa Plaza",
+        "AlternateEmail": "alternateEmail@gmail.com",
+        "City": "3451",
+        "Pin": "560001",
+        "State": "KA",
+        "Country": "IN",
+        "Street": "MG Road",
+        "MobileNo": "917000000000",
+        "BirthDate": "1/1/1994 12:00:00",
+        "Gender": "F",
+        "Occupation": "Professor",
+        "Industry": "Education",
+        "OtherArea": "otherArea",
+        "CountryName": "India",
+        "StateName": "Karnataka",
+        "CityName": "Bangalore",
+        "AreaName": "Area Name",
+        "OtherCity": "OtherCity",
+        "IsReceiveOffers": False,
+        "States": None,
+        "merchantId": "81e77da2-723b-483d-8c0d-49f800c1xxxx",
+        "Password": "ABG-704@cp",
+        "CommunicationType": None,
+    }
+}
 
 
 def invalid(reason: str) -> dict[str, Any]:
@@ -99,6 +120,7 @@ async def count(client: httpx.AsyncClient) -> int:
 
 # -- the document, the contract, determinism -----------------------------------------------------------------
 
+
 async def test_the_served_document_is_the_openapi_module(dataset: Dataset) -> None:
     app = create_app(dataset, SimulatorOptions(seed=SEED))
     assert await served_spec(app) == json.loads(json.dumps(OPENAPI))
@@ -122,6 +144,7 @@ async def test_credentials_name_a_customer_who_can_log_in() -> None:
 
 
 # -- merchant authentication ---------------------------------------------------------------------------------
+
 
 async def test_token_route_issues_a_jwt_living_3600_seconds_by_default(client: httpx.AsyncClient) -> None:
     body = (await client.get(TOKEN_PATH)).json()
@@ -148,13 +171,17 @@ async def test_unknown_public_key_gets_no_token(client: httpx.AsyncClient) -> No
     assert (response.status_code, response.json()) == (401, AUTH_FAILED)
 
 
-@pytest.mark.parametrize("headers", [
-    {"Authorization": ""},
-    {"Authorization": "Bearer not-a-token"},
-    {"Authorization": "", "AuthToken": "forged.jwt.value"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": ""},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "", "AuthToken": "forged.jwt.value"},
+    ],
+)
 async def test_missing_or_wrong_merchant_credentials_get_1003_and_401(
-        client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     response = await client.get(f"{C}/{M}/Count", headers=headers)
     assert (response.status_code, response.json()) == (401, AUTH_FAILED)
 
@@ -194,16 +221,26 @@ async def test_merchant_id_is_a_guid_matched_in_any_case(client: httpx.AsyncClie
 
 # -- OAuth 1.0 HMAC-SHA1 -------------------------------------------------------------------------------------
 
+
 def test_signature_matches_the_published_oauth1_example() -> None:
     # The worked example of Twitter's "Creating a signature" guide (HMAC-SHA1, RFC 5849).
-    params = [("status", "Hello Ladies + Gentlemen, a signed OAuth request!"), ("include_entities", "true"),
-              ("oauth_consumer_key", "xvz1evFS4wEEPTGEFPHBog"),
-              ("oauth_nonce", "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"),
-              ("oauth_signature_method", "HMAC-SHA1"), ("oauth_timestamp", "1318622958"),
-              ("oauth_token", "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb"), ("oauth_version", "1.0")]
-    signature = oauth1_signature("POST", "https://api.twitter.com/1.1/statuses/update.json", params,
-                                 "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
-                                 "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE")
+    params = [
+        ("status", "Hello Ladies + Gentlemen, a signed OAuth request!"),
+        ("include_entities", "true"),
+        ("oauth_consumer_key", "xvz1evFS4wEEPTGEFPHBog"),
+        ("oauth_nonce", "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"),
+        ("oauth_signature_method", "HMAC-SHA1"),
+        ("oauth_timestamp", "1318622958"),
+        ("oauth_token", "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb"),
+        ("oauth_version", "1.0"),
+    ]
+    signature = oauth1_signature(
+        "POST",
+        "https://api.twitter.com/1.1/statuses/update.json",
+        params,
+        "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+        "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+    )
     assert signature == "hCtSmYh+iHYCEqBWrE7C7hYmtUk="
 
 
@@ -229,17 +266,22 @@ async def test_oauth1_parameters_as_headers_authenticate(unsigned: httpx.AsyncCl
 async def test_oauth1_signature_covers_a_form_encoded_body(unsigned: httpx.AsyncClient) -> None:
     url = f"http://sim{C}/{M}/Create"
     form = {"InputFormat": "application/json", "InputData": json.dumps(CREATE_SAMPLE)}
-    response = await unsigned.post(signed_url("POST", url, body=form), content=urlencode(form),
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await unsigned.post(
+        signed_url("POST", url, body=form),
+        content=urlencode(form),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.json()["Customer"]["UserName"] == "tom.sawyer@capillarytech.com"
     tampered = {**form, "InputData": form["InputData"].replace("tom.sawyer", "huck.finn")}
-    response = await unsigned.post(signed_url("POST", url, body=form), content=urlencode(tampered),
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await unsigned.post(
+        signed_url("POST", url, body=form),
+        content=urlencode(tampered),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert (response.status_code, response.json()) == (401, AUTH_FAILED)
 
 
-async def test_oauth1_refuses_wrong_secret_stale_timestamp_replay_and_tampering(
-        unsigned: httpx.AsyncClient) -> None:
+async def test_oauth1_refuses_wrong_secret_stale_timestamp_replay_and_tampering(unsigned: httpx.AsyncClient) -> None:
     url = f"http://sim{C}/{M}/Count"
     refused = [
         signed_url("GET", url, secret="WRONGSECRET"),
@@ -264,19 +306,22 @@ async def test_oauth1_signs_the_full_url_under_the_simulator_prefix(dataset: Dat
 
 # -- Create --------------------------------------------------------------------------------------------------
 
+
 async def test_create_the_document_sample(client: httpx.AsyncClient) -> None:
     before = await count(client)
     body = (await client.post(f"{C}/{M}/Create", json=CREATE_SAMPLE)).json()
     assert (body["messageCode"], body["Message"], body["ErrorCode"]) == ("1004", "Successful", 0)
     customer = body["Customer"]
-    expected = {k: v for k, v in CREATE_SAMPLE["customer"].items()
-                if k not in {"merchantId", "Password", "BirthDate", "CommunicationType", "States"}}
+    expected = {
+        k: v
+        for k, v in CREATE_SAMPLE["customer"].items()
+        if k not in {"merchantId", "Password", "BirthDate", "CommunicationType", "States"}
+    }
     assert {k: customer[k] for k in expected} == expected
     assert customer["BirthDate"] == "1/1/1994 12:00:00 PM"
     assert customer["UserInfoId"] == "00000000-0000-0000-0000-000000000000"
     assert (customer["UserProfiles"], customer["Password"], customer["MerchantId"]) == (None, None, M)
-    assert (customer["CommunicationType"], customer["MarketingNotificationType"]) == ("nochannel",
-                                                                                      "sms|email|push")
+    assert (customer["CommunicationType"], customer["MarketingNotificationType"]) == ("nochannel", "sms|email|push")
     assert "PhoneNo" not in customer
     assert await count(client) == before + 1
     stored = await get_customer(client, customer["UserId"])
@@ -286,35 +331,48 @@ async def test_create_the_document_sample(client: httpx.AsyncClient) -> None:
 
 
 async def test_create_accepts_martjacks_form_encoded_input_data(client: httpx.AsyncClient) -> None:
-    form = {"InputData": json.dumps({"customer": {"MobileNo": 917411639000, "UserName": 917411639000,
-                                                  "Password": "x1!", "merchantId": M}}),
-            "InputFormat": "application/json"}
+    form = {
+        "InputData": json.dumps(
+            {"customer": {"MobileNo": 917411639000, "UserName": 917411639000, "Password": "x1!", "merchantId": M}}
+        ),
+        "InputFormat": "application/json",
+    }
     body = (await client.post(f"{C}/{M}/Create", data=form)).json()
     assert (body["messageCode"], body["Customer"]["UserName"], body["Customer"]["MobileNo"]) == (
-        "1004", "917411639000", "917411639000")
+        "1004",
+        "917411639000",
+        "917411639000",
+    )
 
 
-async def test_create_with_a_taken_user_name_is_refused_and_changes_nothing(client: httpx.AsyncClient,
-                                                                            dataset: Dataset) -> None:
+async def test_create_with_a_taken_user_name_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     _, part = martjack_persons(dataset)[0]
     before = await count(client)
     duplicate = {"customer": {"UserName": f"  {part.user_name.upper()} ", "Password": "Other-1"}}
     response = await client.post(f"{C}/{M}/Create", json=duplicate)
     assert (response.status_code, response.json()) == (
-        200, {"messageCode": "1016", "Message": "User already exists", "ErrorCode": 1016})
+        200,
+        {"messageCode": "1016", "Message": "User already exists", "ErrorCode": 1016},
+    )
     assert await count(client) == before
     assert (await login(client, part.user_name, part.password))["messageCode"] == "1004"
 
 
-@pytest.mark.parametrize(("customer", "reason"), [
-    ({"Password": "Secret-1", "FirstName": "No"}, "UserName is required"),
-    ({"UserName": "   ", "Password": "Secret-1"}, "UserName is required"),
-    ({"UserName": "new.person@example.com"}, "Password is required"),
-    ({"UserName": "new.person@example.com", "Password": "Secret-1", "BirthDate": "31/31/1990"}, "BirthDate"),
-    ({"UserName": "new.person@example.com", "Password": "Secret-1", "FirstName": {"x": 1}}, "FirstName"),
-])
-async def test_create_with_missing_or_invalid_fields_is_1016(client: httpx.AsyncClient,
-                                                            customer: dict[str, Any], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("customer", "reason"),
+    [
+        ({"Password": "Secret-1", "FirstName": "No"}, "UserName is required"),
+        ({"UserName": "   ", "Password": "Secret-1"}, "UserName is required"),
+        ({"UserName": "new.person@example.com"}, "Password is required"),
+        ({"UserName": "new.person@example.com", "Password": "Secret-1", "BirthDate": "31/31/1990"}, "BirthDate"),
+        ({"UserName": "new.person@example.com", "Password": "Secret-1", "FirstName": {"x": 1}}, "FirstName"),
+    ],
+)
+async def test_create_with_missing_or_invalid_fields_is_1016(
+    client: httpx.AsyncClient, customer: dict[str, Any], reason: str
+) -> None:
     before = await count(client)
     response = await client.post(f"{C}/{M}/Create", json={"customer": customer})
     assert (response.status_code, response.json()) == (200, invalid(reason))
@@ -323,8 +381,7 @@ async def test_create_with_missing_or_invalid_fields_is_1016(client: httpx.Async
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]"])
 async def test_a_body_that_is_not_a_json_object_is_1016(client: httpx.AsyncClient, body: bytes) -> None:
-    response = await client.post(f"{C}/{M}/Create", content=body,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(f"{C}/{M}/Create", content=body, headers={"Content-Type": "application/json"})
     assert response.json()["messageCode"] == "1016"
 
 
@@ -335,13 +392,16 @@ async def test_create_without_the_customer_wrapper_is_1016(client: httpx.AsyncCl
 
 # -- reads ---------------------------------------------------------------------------------------------------
 
-async def test_get_customer_details_shows_the_seeded_view(client: httpx.AsyncClient,
-                                                          dataset: Dataset) -> None:
+
+async def test_get_customer_details_shows_the_seeded_view(client: httpx.AsyncClient, dataset: Dataset) -> None:
     person, part = martjack_persons(dataset)[0]
     customer = await get_customer(client, part.user_id.upper())
     view = part.view
     assert (customer["UserId"], customer["UserInfoId"], customer["UserName"]) == (
-        part.user_id, part.user_info_id, part.user_name)
+        part.user_id,
+        part.user_info_id,
+        part.user_name,
+    )
     assert (customer["FirstName"], customer["LastName"]) == (view.first_name, view.last_name)
     assert customer["MobileNo"] == person.mobile.lstrip("+") and customer["MobileNo"].isdigit()
     assert view.birth_date is not None
@@ -350,7 +410,11 @@ async def test_get_customer_details_shows_the_seeded_view(client: httpx.AsyncCli
     assert customer["IsReceiveOffers"] is part.receive_offers
     assert view.address is not None
     assert (customer["Street"], customer["Pin"], customer["Country"], customer["CityName"]) == (
-        view.address.line1, view.address.postcode, view.address.country, view.address.city)
+        view.address.line1,
+        view.address.postcode,
+        view.address.country,
+        view.address.city,
+    )
     assert customer["UserProfiles"] == []
     email_user = part.user_name == view.email
     assert customer["AlternateEmail"] == ("" if email_user else view.email)
@@ -363,18 +427,15 @@ async def test_get_customer_details_of_an_unknown_user_is_1009(client: httpx.Asy
 
 async def test_count_is_every_customer_of_the_merchant(client: httpx.AsyncClient, dataset: Dataset) -> None:
     response = await client.get(f"{C}/{M}/Count")
-    assert response.json() == {"Count": len(martjack_persons(dataset)), "Message": "Successful",
-                               "messageCode": "1004"}
+    assert response.json() == {"Count": len(martjack_persons(dataset)), "Message": "Successful", "messageCode": "1004"}
 
 
-async def test_search_matches_user_name_by_contains_without_case(client: httpx.AsyncClient,
-                                                                 dataset: Dataset) -> None:
+async def test_search_matches_user_name_by_contains_without_case(client: httpx.AsyncClient, dataset: Dataset) -> None:
     names = [part.user_name for _, part in martjack_persons(dataset)]
     keyword = names[0][2:7].upper()
     body = (await client.post(f"{C}/{M}/Search", json={"customerSearch": {"UserName": keyword}})).json()
     assert body["messageCode"] == "1004"
-    assert sorted(c["UserName"] for c in body["Customers"]) == sorted(
-        n for n in names if keyword.lower() in n.lower())
+    assert sorted(c["UserName"] for c in body["Customers"]) == sorted(n for n in names if keyword.lower() in n.lower())
 
 
 async def test_search_the_document_sample_after_creating_tom(client: httpx.AsyncClient) -> None:
@@ -392,8 +453,8 @@ async def test_search_without_a_match_is_1009_and_without_a_keyword_1016(client:
 
 # -- customer sessions ---------------------------------------------------------------------------------------
 
-async def test_login_with_credentials_returns_a_session_token(client: httpx.AsyncClient,
-                                                              dataset: Dataset) -> None:
+
+async def test_login_with_credentials_returns_a_session_token(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[1]
     body = await login(client, part.user_name, part.password)
     assert (body["messageCode"], body["Message"], body["ErrorCode"]) == ("1004", "Logged In successfully", 0)
@@ -404,13 +465,19 @@ async def test_login_with_credentials_returns_a_session_token(client: httpx.Asyn
 
 
 async def test_login_is_refused_for_wrong_password_unknown_user_and_missing_fields(
-        client: httpx.AsyncClient, dataset: Dataset) -> None:
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     _, part = martjack_persons(dataset)[1]
     assert await login(client, part.user_name, "wrong") == {
-        "messageCode": "1040", "Message": "Invalid password", "ErrorCode": 1040}
+        "messageCode": "1040",
+        "Message": "Invalid password",
+        "ErrorCode": 1040,
+    }
     assert await login(client, "nobody@example.com", "x") == {
-        "messageCode": "1041", "Message": "No user account exists with the provided details",
-        "ErrorCode": 1041}
+        "messageCode": "1041",
+        "Message": "No user account exists with the provided details",
+        "ErrorCode": 1041,
+    }
     missing = await client.post(f"{C}/{M}/login", json={"username": part.user_name})
     assert missing.json() == invalid("password is required")
 
@@ -422,8 +489,9 @@ async def test_login_accepts_plain_form_fields(client: httpx.AsyncClient, datase
     assert response.json()["Token"]["UserId"] == part.user_id
 
 
-async def test_validate_token_then_logout_then_the_session_is_expired(client: httpx.AsyncClient,
-                                                                      dataset: Dataset) -> None:
+async def test_validate_token_then_logout_then_the_session_is_expired(
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     _, part = martjack_persons(dataset)[1]
     token = (await login(client, part.user_name, part.password))["Token"]["AccessToken"]
     valid = await client.get(f"{C}/{M}/{token}/ValidateToken")
@@ -452,45 +520,63 @@ async def test_customer_sessions_expire_with_the_token_store(client: httpx.Async
 
 # -- Update --------------------------------------------------------------------------------------------------
 
+
 def update_body(user_id: str, **changes: Any) -> dict[str, Any]:
     """martjack-customer-api.md, Update Customer Details: the sample POST request, for this customer."""
     customer = {
-        "UserInfoId": "021e57ca-f19a-42c4-8214-180ad7202044", "UserId": user_id, "merchantId": M,
-        "UserName": "tom.sawyer@capillarytech.com", "FirstName": "Tom", "LastName": "Sawyer",
-        "PostalAddress": "", "AlternateEmail": "", "City": "32", "Pin": "560001", "State": "KA",
-        "Country": "IN", "PhoneNo": "", "Street": "", "MobileNo": "917400000000", "BirthDate": "01/01/1993",
-        "Gender": "male", "Occupation": "", "Industry": "", "OtherArea": "", "CountryName": "",
+        "UserInfoId": "021e57ca-f19a-42c4-8214-180ad7202044",
+        "UserId": user_id,
+        "merchantId": M,
+        "UserName": "tom.sawyer@capillarytech.com",
+        "FirstName": "Tom",
+        "LastName": "Sawyer",
+        "PostalAddress": "",
+        "AlternateEmail": "",
+        "City": "32",
+        "Pin": "560001",
+        "State": "KA",
+        "Country": "IN",
+        "PhoneNo": "",
+        "Street": "",
+        "MobileNo": "917400000000",
+        "BirthDate": "01/01/1993",
+        "Gender": "male",
+        "Occupation": "",
+        "Industry": "",
+        "OtherArea": "",
+        "CountryName": "",
         "IsReceiveOffers": False,
     }
     return {"customer": {**customer, **changes}}
 
 
-async def test_update_without_an_access_token_is_440_and_changes_nothing(client: httpx.AsyncClient,
-                                                                          dataset: Dataset) -> None:
+async def test_update_without_an_access_token_is_440_and_changes_nothing(
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     _, part = martjack_persons(dataset)[0]
     before = await get_customer(client, part.user_id)
     response = await client.post(f"{C}/{M}/Update", json=update_body(part.user_id))
     assert (response.status_code, response.json()) == (200, SESSION_EXPIRED)
-    forged = await client.post(f"{C}/{M}/Update", json=update_body(part.user_id),
-                               headers={"accesstoken": "i1z1ouqyb3roglpei1vmpowe"})
+    forged = await client.post(
+        f"{C}/{M}/Update", json=update_body(part.user_id), headers={"accesstoken": "i1z1ouqyb3roglpei1vmpowe"}
+    )
     assert forged.json() == SESSION_EXPIRED
     assert await get_customer(client, part.user_id) == before
 
 
-async def test_update_with_an_expired_access_token_is_440(client: httpx.AsyncClient,
-                                                          dataset: Dataset) -> None:
+async def test_update_with_an_expired_access_token_is_440(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
     token = (await login(client, part.user_name, part.password))["Token"]["AccessToken"]
     await client.post("/__sim/tokens/expire")
     client.headers["Authorization"] = f"Bearer {await merchant_jwt(client)}"
-    response = await client.post(f"{C}/{M}/Update", json=update_body(part.user_id),
-                                 headers={"accesstoken": token})
+    response = await client.post(f"{C}/{M}/Update", json=update_body(part.user_id), headers={"accesstoken": token})
     assert response.json() == SESSION_EXPIRED
     assert (await get_customer(client, part.user_id))["FirstName"] == part.view.first_name
 
 
-async def test_update_with_the_customers_own_session_writes_the_whole_object(client: httpx.AsyncClient,
-                                                                              dataset: Dataset) -> None:
+async def test_update_with_the_customers_own_session_writes_the_whole_object(
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     _, part = martjack_persons(dataset)[0]
     token = (await login(client, part.user_name, part.password))["Token"]["AccessToken"]
     body = update_body(part.user_id, IsReceiveOffers=True)
@@ -499,17 +585,14 @@ async def test_update_with_the_customers_own_session_writes_the_whole_object(cli
     assert response.json() == OK
     customer = await get_customer(client, part.user_id)
     assert (customer["FirstName"], customer["LastName"], customer["City"]) == ("Tom", "Sawyer", "32")
-    assert (customer["MobileNo"], customer["BirthDate"], customer["Gender"]) == ("917400000000", "1/1/1993",
-                                                                                  "male")
+    assert (customer["MobileNo"], customer["BirthDate"], customer["Gender"]) == ("917400000000", "1/1/1993", "male")
     assert (customer["Street"], customer["PostalAddress"], customer["IsReceiveOffers"]) == ("", "", True)
     assert customer["UserName"] == part.user_name  # the identifier cannot change
 
 
-async def test_update_with_a_guest_session_acts_for_any_customer(client: httpx.AsyncClient,
-                                                                 dataset: Dataset) -> None:
+async def test_update_with_a_guest_session_acts_for_any_customer(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[2]
-    form = {"InputFormat": "application/json",
-            "InputData": json.dumps(update_body(part.user_id, FirstName="Huck"))}
+    form = {"InputFormat": "application/json", "InputData": json.dumps(update_body(part.user_id, FirstName="Huck"))}
     headers = {"accesstoken": await guest_token(client)}
     response = await client.post(f"{C}/{M}/Update", data=form, headers=headers)
     assert response.json() == OK
@@ -517,39 +600,56 @@ async def test_update_with_a_guest_session_acts_for_any_customer(client: httpx.A
 
 
 async def test_update_of_another_customer_with_a_login_session_is_not_authorized(
-        client: httpx.AsyncClient, dataset: Dataset) -> None:
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     (_, mine), (_, theirs) = martjack_persons(dataset)[:2]
     token = (await login(client, mine.user_name, mine.password))["Token"]["AccessToken"]
-    response = await client.post(f"{C}/{M}/Update", json=update_body(theirs.user_id),
-                                 headers={"accesstoken": token})
+    response = await client.post(f"{C}/{M}/Update", json=update_body(theirs.user_id), headers={"accesstoken": token})
     assert (response.status_code, response.json()) == (403, NOT_AUTHORIZED)
 
 
 async def test_update_of_an_unknown_user_is_1017_and_without_user_id_1016(client: httpx.AsyncClient) -> None:
     headers = {"accesstoken": await guest_token(client)}
-    unknown = await client.post(f"{C}/{M}/Update", json=update_body("1142e724-0f59-4b43-ace6-f10e0e2f0000"),
-                                headers=headers)
+    unknown = await client.post(
+        f"{C}/{M}/Update", json=update_body("1142e724-0f59-4b43-ace6-f10e0e2f0000"), headers=headers
+    )
     assert unknown.json() == NO_USER
     body = update_body("x")
     del body["customer"]["UserId"]
-    assert (await client.post(f"{C}/{M}/Update", json=body, headers=headers)).json() == invalid(
-        "UserId is required")
+    assert (await client.post(f"{C}/{M}/Update", json=body, headers=headers)).json() == invalid("UserId is required")
 
 
 # -- profile attributes --------------------------------------------------------------------------------------
 
+
 async def test_update_user_profile_the_document_sample(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
-    sample = {"UserProfile": {"UserId": part.user_id, "ProfileAttributes": {
-        "ProfileAttribute": {"ProfileAttributeId": "1058", "ProfileAttributeValue": "Football"}}}}
+    sample = {
+        "UserProfile": {
+            "UserId": part.user_id,
+            "ProfileAttributes": {
+                "ProfileAttribute": {"ProfileAttributeId": "1058", "ProfileAttributeValue": "Football"}
+            },
+        }
+    }
     headers = {"accesstoken": await guest_token(client)}
     response = await client.post(f"{C}/{M}/UpdateUserProfile", json=sample, headers=headers)
     assert response.json() == {"messageCode": "1004", "Message": "Updated Successfully", "ErrorCode": 0}
-    assert (await get_customer(client, part.user_id))["UserProfiles"] == [{
-        "UserId": part.user_id, "ProfileAttributeId": 1058, "ProfileAttributeValueId": 0,
-        "ProfileAttributeName": "Favorite Sport", "ProfileAttributeValue": "Football"}]
-    clear = {"UserProfile": {"UserId": part.user_id, "ProfileAttributes": {"ProfileAttribute": [
-        {"ProfileAttributeId": 1058, "ProfileAttributeValue": ""}]}}}
+    assert (await get_customer(client, part.user_id))["UserProfiles"] == [
+        {
+            "UserId": part.user_id,
+            "ProfileAttributeId": 1058,
+            "ProfileAttributeValueId": 0,
+            "ProfileAttributeName": "Favorite Sport",
+            "ProfileAttributeValue": "Football",
+        }
+    ]
+    clear = {
+        "UserProfile": {
+            "UserId": part.user_id,
+            "ProfileAttributes": {"ProfileAttribute": [{"ProfileAttributeId": 1058, "ProfileAttributeValue": ""}]},
+        }
+    }
     cleared = await client.post(f"{C}/{M}/UpdateUserProfile", json=clear, headers=headers)
     assert cleared.json()["ErrorCode"] == 0
     assert (await get_customer(client, part.user_id))["UserProfiles"] == []
@@ -559,8 +659,14 @@ async def test_update_user_profile_refusals(client: httpx.AsyncClient, dataset: 
     _, part = martjack_persons(dataset)[0]
 
     def body(attribute_id: str) -> dict[str, Any]:
-        return {"UserProfile": {"UserId": part.user_id, "ProfileAttributes": {
-            "ProfileAttribute": {"ProfileAttributeId": attribute_id, "ProfileAttributeValue": "x"}}}}
+        return {
+            "UserProfile": {
+                "UserId": part.user_id,
+                "ProfileAttributes": {
+                    "ProfileAttribute": {"ProfileAttributeId": attribute_id, "ProfileAttributeValue": "x"}
+                },
+            }
+        }
 
     assert (await client.post(f"{C}/{M}/UpdateUserProfile", json=body("660"))).json() == SESSION_EXPIRED
     headers = {"accesstoken": await guest_token(client)}
@@ -571,8 +677,8 @@ async def test_update_user_profile_refusals(client: httpx.AsyncClient, dataset: 
 
 # -- shipping addresses --------------------------------------------------------------------------------------
 
-async def test_get_shipping_address_shows_the_seeded_address(client: httpx.AsyncClient,
-                                                             dataset: Dataset) -> None:
+
+async def test_get_shipping_address_shows_the_seeded_address(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
     path = f"{C}/GetShippingAddress/{M}/{part.user_id}"
     body = (await client.get(path, headers={"apiversion": "4"})).json()
@@ -580,17 +686,34 @@ async def test_get_shipping_address_shows_the_seeded_address(client: httpx.Async
     [address] = body["ShippingAddresses"]
     seeded = part.addresses[0]
     assert (address["userId"], address["address1"], address["pin"], address["countrycode"]) == (
-        part.user_id, seeded.line1, seeded.postcode, seeded.country)
+        part.user_id,
+        seeded.line1,
+        seeded.postcode,
+        seeded.country,
+    )
     assert isinstance(address["shippingaddressid"], int)
 
 
 async def test_add_update_and_delete_shipping_addresses(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
-    sample = {"shippingaddress": {
-        "shippingaddressid": "0", "userId": part.user_id, "firstname": "Tom", "lastname": "Sawyer",
-        "address1": "H.no.6-51, plot.31, ECIL", "address2": "", "state": "KA", "pin": "560068",
-        "countrycode": "IN", "citycode": "32", "phoneno": "", "mobileno": "91-7411000000",
-        "email": "tom.sawyer@example.com", "AddressType": "Home Address"}}
+    sample = {
+        "shippingaddress": {
+            "shippingaddressid": "0",
+            "userId": part.user_id,
+            "firstname": "Tom",
+            "lastname": "Sawyer",
+            "address1": "H.no.6-51, plot.31, ECIL",
+            "address2": "",
+            "state": "KA",
+            "pin": "560068",
+            "countrycode": "IN",
+            "citycode": "32",
+            "phoneno": "",
+            "mobileno": "91-7411000000",
+            "email": "tom.sawyer@example.com",
+            "AddressType": "Home Address",
+        }
+    }
     added = (await client.post(f"{C}/AddShippingAddress/{M}", json=sample)).json()
     assert (added["messageCode"], added["ErrorCode"]) == ("1004", 0)
     [saved] = added["ShippingAddresses"]
@@ -600,12 +723,18 @@ async def test_add_update_and_delete_shipping_addresses(client: httpx.AsyncClien
     listed = (await client.get(f"{C}/GetShippingAddress/{M}/{part.user_id}")).json()["ShippingAddresses"]
     mine = next(a for a in listed if a["shippingaddressid"] == new_id)
     assert (mine["address1"], mine["StateName"], mine["CountryName"], mine["AddressType"]) == (
-        "H.no.6-51, plot.31, ECIL", "Karnataka", "India", "Home Address")
+        "H.no.6-51, plot.31, ECIL",
+        "Karnataka",
+        "India",
+        "Home Address",
+    )
 
-    replace = {"shippingaddress": {**sample["shippingaddress"], "shippingaddressid": new_id,
-                                   "address1": "Door: 12, 4th Floor"}}
+    replace = {
+        "shippingaddress": {**sample["shippingaddress"], "shippingaddressid": new_id, "address1": "Door: 12, 4th Floor"}
+    }
     assert (await client.post(f"{C}/AddShippingAddress/{M}", json=replace)).json()["ShippingAddresses"][0][
-        "shippingaddressid"] == new_id
+        "shippingaddressid"
+    ] == new_id
     listed = (await client.get(f"{C}/GetShippingAddress/{M}/{part.user_id}")).json()["ShippingAddresses"]
     assert [a["address1"] for a in listed if a["shippingaddressid"] == new_id] == ["Door: 12, 4th Floor"]
     assert len(listed) == len(part.addresses) + 1
@@ -620,8 +749,13 @@ async def test_add_update_and_delete_shipping_addresses(client: httpx.AsyncClien
 
 async def test_shipping_address_refusals(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
-    base = {"shippingaddressid": 0, "userId": part.user_id, "firstname": "Tom", "lastname": "Sawyer",
-            "address1": "MG Road"}
+    base = {
+        "shippingaddressid": 0,
+        "userId": part.user_id,
+        "firstname": "Tom",
+        "lastname": "Sawyer",
+        "address1": "MG Road",
+    }
     cases = [
         ({**base, "firstname": ""}, invalid("firstname is required")),
         ({**base, "shippingaddressid": "x"}, invalid("shippingaddressid")),
@@ -644,13 +778,17 @@ async def test_customer_without_addresses_has_no_shipping_record(client: httpx.A
 
 # -- activation, password ------------------------------------------------------------------------------------
 
-async def test_deactivation_blocks_login_and_activation_restores_it(client: httpx.AsyncClient,
-                                                                    dataset: Dataset) -> None:
+
+async def test_deactivation_blocks_login_and_activation_restores_it(
+    client: httpx.AsyncClient, dataset: Dataset
+) -> None:
     _, part = martjack_persons(dataset)[0]
     assert (await client.get(f"{C}/DeActivation/{M}/{part.user_id}")).json() == OK
     assert await login(client, part.user_name, part.password) == {
-        "messageCode": "1042", "Message": "Your account has not been activated yet. Please try later",
-        "ErrorCode": 1042}
+        "messageCode": "1042",
+        "Message": "Your account has not been activated yet. Please try later",
+        "ErrorCode": 1042,
+    }
     assert (await get_customer(client, part.user_id))["UserId"] == part.user_id
     assert (await client.get(f"{C}/Activation/{M}/{part.user_id}")).json() == OK
     assert (await login(client, part.user_name, part.password))["messageCode"] == "1004"
@@ -661,8 +799,7 @@ async def test_deactivation_blocks_login_and_activation_restores_it(client: http
 async def test_reset_password_changes_the_login(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
     response = await client.post(f"{C}/{M}/{part.user_id}/ChangePassword=N3w-pass")
-    assert response.json() == {"messageCode": "1004", "Message": "Your Password changed Successfully",
-                               "ErrorCode": 0}
+    assert response.json() == {"messageCode": "1004", "Message": "Your Password changed Successfully", "ErrorCode": 0}
     assert (await login(client, part.user_name, part.password))["messageCode"] == "1040"
     assert (await login(client, part.user_name, "N3w-pass"))["messageCode"] == "1004"
 
@@ -673,14 +810,11 @@ async def test_paths_match_in_any_case_as_on_iis(dataset: Dataset) -> None:
     app = create_app(dataset, SimulatorOptions(seed=SEED))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as raw:
         token = (await raw.get(TOKEN_PATH)).json()["Token"]["AccessToken"]
-        response = await raw.get(f"/DeveloperAPI/customer/{M}/count",
-                                 headers={"Authorization": f"Bearer {token}"})
-    assert response.json() == {"Count": len(martjack_persons(dataset)), "Message": "Successful",
-                               "messageCode": "1004"}
+        response = await raw.get(f"/DeveloperAPI/customer/{M}/count", headers={"Authorization": f"Bearer {token}"})
+    assert response.json() == {"Count": len(martjack_persons(dataset)), "Message": "Successful", "messageCode": "1004"}
 
 
-async def test_reset_with_data_restores_the_seed_and_ends_sessions(client: httpx.AsyncClient,
-                                                                    dataset: Dataset) -> None:
+async def test_reset_with_data_restores_the_seed_and_ends_sessions(client: httpx.AsyncClient, dataset: Dataset) -> None:
     _, part = martjack_persons(dataset)[0]
     token = await guest_token(client)
     await client.post(f"{C}/{M}/Create", json=CREATE_SAMPLE)
@@ -693,6 +827,7 @@ async def test_reset_with_data_restores_the_seed_and_ends_sessions(client: httpx
 
 # -- faults in Martjack's dialect ----------------------------------------------------------------------------
 
+
 async def test_latency_delays_the_call(client: httpx.AsyncClient) -> None:
     await client.post("/__sim/faults", json={"latency_ms": 150})
     started = time.perf_counter()
@@ -700,15 +835,19 @@ async def test_latency_delays_the_call(client: httpx.AsyncClient) -> None:
     assert time.perf_counter() - started >= 0.15
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (500, {"messageCode": "1000", "Message": "Unhandled Exception", "ErrorCode": 1000}),
-    (503, {"messageCode": "1000", "Message": "Unhandled Exception", "ErrorCode": 1000}),
-    (401, AUTH_FAILED),
-    (403, NOT_AUTHORIZED),
-    (400, {"messageCode": "1016", "Message": "Invalid Input", "ErrorCode": 1016}),
-])
-async def test_injected_errors_come_in_martjacks_envelope(client: httpx.AsyncClient, status: int,
-                                                          expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (500, {"messageCode": "1000", "Message": "Unhandled Exception", "ErrorCode": 1000}),
+        (503, {"messageCode": "1000", "Message": "Unhandled Exception", "ErrorCode": 1000}),
+        (401, AUTH_FAILED),
+        (403, NOT_AUTHORIZED),
+        (400, {"messageCode": "1016", "Message": "Invalid Input", "ErrorCode": 1016}),
+    ],
+)
+async def test_injected_errors_come_in_martjacks_envelope(
+    client: httpx.AsyncClient, status: int, expected: dict[str, Any]
+) -> None:
     await client.post("/__sim/faults", json={"error_rate": 1.0, "error_status": status})
     response = await client.get(f"{C}/{M}/Count")
     assert (response.status_code, response.json()) == (status, expected)

@@ -192,9 +192,7 @@ async def test_a_call_without_a_token_is_401_authentication_required(client: htt
 
 
 async def test_a_forged_token_is_rejected_with_403(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        f"{API}/customer", headers={"Authorization": "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6"}
-    )
+    response = await client.get(f"{API}/customer", headers={"Authorization": "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6"})
     assert response.status_code == 403
     assert response.json() == {"error": {"code": 403, "message": "Invalid JWT Token"}}
 
@@ -244,9 +242,7 @@ async def test_an_unknown_refresh_token_is_refused(client: httpx.AsyncClient) ->
     as_refresh = await client.post("/api/token/refresh", data={"refresh_token": tokens["token"]})
     assert as_refresh.status_code == 401
     # ... nor a refresh token an access token.
-    as_bearer = await client.get(
-        f"{API}/customer", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
-    )
+    as_bearer = await client.get(f"{API}/customer", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
     assert as_bearer.status_code == 403
     assert as_bearer.json() == {"error": {"code": 403, "message": "Invalid JWT Token"}}
 
@@ -288,9 +284,7 @@ async def test_doc_sample_register_as_admin(client: httpx.AsyncClient, auth: dic
     assert await count(client, auth) == before + 1
 
 
-async def test_doc_sample_create_with_address_company_and_card(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_doc_sample_create_with_address_company_and_card(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     response = await client.post(
         f"{API}/customer/register",
         headers=auth,
@@ -354,9 +348,7 @@ async def test_register_requires_first_name_last_name_email_and_agreement1(
 
 
 async def test_register_validates_formats(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    response = await register(
-        client, auth, email="not-an-email", gender="other", birthDate="11/09/1990", phone="12ab"
-    )
+    response = await register(client, auth, email="not-an-email", gender="other", birthDate="11/09/1990", phone="12ab")
     assert response.status_code == 400
     assert response.json() == register_tree(
         email=["This value is not a valid email address."],
@@ -404,9 +396,7 @@ async def test_register_refuses_a_duplicate_loyalty_card_number(
     assert (await register(client, auth, email="other@example.com", loyaltyCardNumber="")).status_code == 200
 
 
-async def test_register_refuses_extra_fields_at_the_form_level(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_register_refuses_extra_fields_at_the_form_level(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     response = await register(client, auth, nickname="Johnny")
     assert response.status_code == 400
     assert response.json() == register_tree() | {"errors": ["This form should not contain extra fields."]}
@@ -503,9 +493,7 @@ async def test_status_shows_points_level_and_next_level(
     status = (await client.get(f"{API}/admin/customer/{part.customer_id}/status", headers=auth)).json()
     assert status["customerId"] == part.customer_id
     assert status["points"] == part.points
-    assert status["totalEarnedPoints"] == round(
-        part.points + status["usedPoints"] + status["expiredPoints"], 2
-    )
+    assert status["totalEarnedPoints"] == round(part.points + status["usedPoints"] + status["expiredPoints"], 2)
     assert (status["level"], status["levelName"], status["levelConditionValue"]) == ("5.00%", "level1", 20)
     assert (status["nextLevel"], status["nextLevelName"], status["nextLevelConditionValue"]) == (
         "10.00%",
@@ -514,10 +502,7 @@ async def test_status_shows_points_level_and_next_level(
     )
     assert 20 <= status["transactionsAmount"] < 200
     assert status["transactionsAmountToNextLevel"] == round(200 - status["transactionsAmount"], 2)
-    assert (
-        status["averageTransactionsAmount"]
-        == f"{status['transactionsAmount'] / status['transactionsCount']:.2f}"
-    )
+    assert status["averageTransactionsAmount"] == f"{status['transactionsAmount'] / status['transactionsCount']:.2f}"
 
 
 async def test_status_of_an_unknown_customer_is_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -635,9 +620,7 @@ async def test_list_filters_by_transaction_ranges(client: httpx.AsyncClient, aut
         )
     ).json()
     assert body["total"] == len(body["customers"]) > 0
-    assert all(
-        200 <= c["transactionsAmount"] <= 999.99 and c["levelPercent"] == "10.00%" for c in body["customers"]
-    )
+    assert all(200 <= c["transactionsAmount"] <= 999.99 and c["levelPercent"] == "10.00%" for c in body["customers"])
 
 
 # -- check -------------------------------------------------------------------------------------------
@@ -762,9 +745,7 @@ async def test_update_refuses_blank_names_and_unknown_customers(
     client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
 ) -> None:
     part = seeded(dataset)
-    blank = await client.put(
-        f"{API}/customer/{part.customer_id}", headers=auth, data={"customer[firstName]": ""}
-    )
+    blank = await client.put(f"{API}/customer/{part.customer_id}", headers=auth, data={"customer[firstName]": ""})
     assert blank.status_code == 400
     assert blank.json() == edit_tree(firstName=["This value should not be blank."])
     missing = await client.put(f"{API}/customer/nope", headers=auth, data={"customer[firstName]": "X"})
@@ -772,9 +753,7 @@ async def test_update_refuses_blank_names_and_unknown_customers(
     assert missing.json() == NOT_FOUND
 
 
-async def test_update_labels_and_json_body(
-    client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
-) -> None:
+async def test_update_labels_and_json_body(client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset) -> None:
     part = seeded(dataset)
     url = f"{API}/customer/{part.customer_id}"
     response = await client.put(
@@ -825,9 +804,7 @@ async def test_doc_sample_anonymize_erases_personal_data(
     assert (unknown.status_code, unknown.json()) == (404, NOT_FOUND)
 
 
-async def test_doc_sample_remove_customer(
-    client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
-) -> None:
+async def test_doc_sample_remove_customer(client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset) -> None:
     part = seeded(dataset)
     before = await count(client, auth)
     response = await client.delete(f"{API}/customer/{part.customer_id}", headers=auth)
@@ -867,9 +844,7 @@ async def test_assign_level_refuses_unknown_levels_and_customers(
 ) -> None:
     part = seeded(dataset)
     one = f"{API}/customer/{part.customer_id}"
-    unknown = await client.post(
-        one + "/level", headers=auth, data={"levelId": "e82c96cf-0000-0000-0000-000000000000"}
-    )
+    unknown = await client.post(one + "/level", headers=auth, data={"levelId": "e82c96cf-0000-0000-0000-000000000000"})
     assert unknown.status_code == 400
     assert unknown.json() == {
         "form": {"children": {"levelId": {"errors": ["This value is not valid."]}}},
@@ -895,9 +870,7 @@ async def test_latency_delays_each_call(client: httpx.AsyncClient, auth: dict[st
     assert 0.15 <= time.perf_counter() - started < 1.0
 
 
-async def test_error_rate_answers_with_the_fosrest_error_body(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_error_rate_answers_with_the_fosrest_error_body(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     await client.post("/__sim/faults", json={"error_rate": 1.0, "error_status": 503})
     response = await client.get(f"{API}/customer", headers=auth)
     assert response.status_code == 503
@@ -923,9 +896,7 @@ async def test_malformed_breaks_the_json_body(client: httpx.AsyncClient, auth: d
     assert stats["calls"]["GET /api/{storeCode}/customer"] == 1
 
 
-async def test_rate_limit_answers_429_with_retry_after(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_rate_limit_answers_429_with_retry_after(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     await client.post("/__sim/reset")  # the login of the auth fixture counts in the window too
     await client.post("/__sim/faults", json={"rate_limit_per_minute": 2})
     statuses = [(await client.get(f"{API}/customer", headers=auth)).status_code for _ in range(3)]

@@ -54,9 +54,7 @@ SAMPLE_ADDRESS: dict[str, Any] = {
 }
 _SAMPLE_GROUP = {
     "attribute_group": "string",
-    "attributes": {
-        f"additionalProp{i}": {"attribute_value": "string", "value_type": "INTEGER"} for i in (1, 2, 3)
-    },
+    "attributes": {f"additionalProp{i}": {"attribute_value": "string", "value_type": "INTEGER"} for i in (1, 2, 3)},
     "is_obsolete": True,
 }
 
@@ -273,10 +271,7 @@ async def test_an_unknown_token_is_401_invalid_token(client: httpx.AsyncClient, 
         f"/api/v2/customers/{twc_id(twc_persons(dataset)[0])}", headers=tenant_headers("not-a-token")
     )
     assert response.status_code == 401
-    assert (
-        response.headers["www-authenticate"]
-        == 'Bearer error="invalid_token", error_description="Malformed token"'
-    )
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token", error_description="Malformed token"'
     assert error(response)["message"] == "Unauthorized"
 
 
@@ -318,9 +313,7 @@ async def test_expired_tokens_are_refused_until_a_new_one_is_fetched(
     assert (await client.post("/__sim/tokens/expire")).json() == {"expired": 1}
     refused = await client.get(url, headers=auth)
     assert refused.status_code == 401
-    assert (
-        refused.headers["www-authenticate"] == 'Bearer error="invalid_token", error_description="Jwt expired"'
-    )
+    assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token", error_description="Jwt expired"'
     assert error(refused) == {"status": 401, "error": "Unauthorized", "message": "Unauthorized", "path": url}
     assert (await client.get(url, headers=tenant_headers(await get_token(client)))).status_code == 200
 
@@ -350,9 +343,7 @@ async def test_the_token_lifetime_option_sets_expires_in_and_expiry(dataset: Dat
 async def test_seeded_customers_are_served_as_twc_holds_them(
     client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
 ) -> None:
-    person = next(
-        p for p in twc_persons(dataset) if p.twc and p.twc.view.email != p.email and p.twc.view.mobile
-    )
+    person = next(p for p in twc_persons(dataset) if p.twc and p.twc.view.email != p.email and p.twc.view.mobile)
     part = person.twc
     assert part is not None
     response = await client.get(f"/api/v2/customers/{part.customer_id}", headers=auth)
@@ -383,9 +374,7 @@ async def test_seeded_customers_are_served_as_twc_holds_them(
     assert body["defaultAddress"] == held
     # The same seed gives the same records, address ids included.
     async with await open_client(create_app(generate(SEED, PERSONS), SimulatorOptions())) as again:
-        other = await again.get(
-            f"/api/v2/customers/{part.customer_id}", headers=tenant_headers(await get_token(again))
-        )
+        other = await again.get(f"/api/v2/customers/{part.customer_id}", headers=tenant_headers(await get_token(again)))
         assert other.json() == body
 
 
@@ -420,9 +409,7 @@ async def test_create_with_the_document_sample_returns_201_with_the_full_custome
     assert by_ref.json() == body
 
 
-async def test_create_with_only_an_email_fills_the_defaults(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_create_with_only_an_email_fills_the_defaults(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     response = await client.post(
         "/api/v2/customers", json={"email": "only@example.com", "dob": "28-11-1999"}, headers=auth
     )
@@ -456,8 +443,7 @@ async def test_create_with_only_an_email_fills_the_defaults(
         ),
         (
             {"email": "x@example.com", "customer_state": "asleep"},
-            "JSON parse error: customer_state: "
-            "Input should be 'disabled', 'invited', 'enabled' or 'declined'",
+            "JSON parse error: customer_state: Input should be 'disabled', 'invited', 'enabled' or 'declined'",
         ),
         (
             {"email": "x@example.com", "addresses": "street"},
@@ -476,9 +462,7 @@ async def test_create_refuses_invalid_input_with_400_and_creates_nothing(
         "message": message,
         "path": "/api/v2/customers",
     }
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": "x@example.com"}, headers=auth)
-    ).json() == []
+    assert (await client.get("/api/v2/customers/search", params={"email": "x@example.com"}, headers=auth)).json() == []
 
 
 async def test_create_refuses_malformed_json(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -491,9 +475,7 @@ async def test_duplicate_email_is_refused_case_and_space_insensitively(
     client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
 ) -> None:
     person = twc_persons(dataset)[0]
-    response = await client.post(
-        "/api/v2/customers", json={"email": f"  {person.email.upper()} "}, headers=auth
-    )
+    response = await client.post("/api/v2/customers", json={"email": f"  {person.email.upper()} "}, headers=auth)
     assert response.status_code == 400
     assert error(response) == {
         "status": 400,
@@ -524,9 +506,7 @@ async def test_duplicate_unique_values_are_refused(
     )
     assert response.status_code == 400
     assert error(response)["message"] == f"A customer with this {field} already exists"
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": "b@example.com"}, headers=auth)
-    ).json() == []
+    assert (await client.get("/api/v2/customers/search", params={"email": "b@example.com"}, headers=auth)).json() == []
 
 
 # -- upload and validate ------------------------------------------------------------------------------
@@ -553,12 +533,8 @@ async def test_upload_skips_elements_whose_unique_values_are_taken(
         {"email": "FRESH@example.com"},
     ]
     assert (await client.post("/api/v2/upload-customers", json=batch, headers=auth)).status_code == 202
-    assert (
-        await client.get("/api/v2/customers/search", params={"firstName": "Taken"}, headers=auth)
-    ).json() == []
-    fresh = (
-        await client.get("/api/v2/customers/search", params={"email": "fresh@example.com"}, headers=auth)
-    ).json()
+    assert (await client.get("/api/v2/customers/search", params={"firstName": "Taken"}, headers=auth)).json() == []
+    fresh = (await client.get("/api/v2/customers/search", params={"email": "fresh@example.com"}, headers=auth)).json()
     assert [c["email"] for c in fresh] == ["fresh@example.com"]
 
 
@@ -580,9 +556,7 @@ async def test_upload_refuses_a_bad_batch_whole(
         "message": message,
         "path": "/api/v2/upload-customers",
     }
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": "ok@example.com"}, headers=auth)
-    ).json() == []
+    assert (await client.get("/api/v2/customers/search", params={"email": "ok@example.com"}, headers=auth)).json() == []
 
 
 async def test_validate_checks_the_payload_not_the_data(
@@ -590,9 +564,7 @@ async def test_validate_checks_the_payload_not_the_data(
 ) -> None:
     valid = await client.post("/api/v2/customers/validate", json=sample_customer(), headers=auth)
     assert (valid.status_code, valid.content) == (200, b"")
-    taken = await client.post(
-        "/api/v2/customers/validate", json={"email": twc_persons(dataset)[0].email}, headers=auth
-    )
+    taken = await client.post("/api/v2/customers/validate", json={"email": twc_persons(dataset)[0].email}, headers=auth)
     assert taken.status_code == 200
     missing = await client.post("/api/v2/customers/validate", json={"firstName": "x"}, headers=auth)
     assert missing.status_code == 400
@@ -602,9 +574,7 @@ async def test_validate_checks_the_payload_not_the_data(
         "message": "email is mandatory",
         "path": "/api/v2/customers/validate",
     }
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": "string"}, headers=auth)
-    ).json() == []
+    assert (await client.get("/api/v2/customers/search", params={"email": "string"}, headers=auth)).json() == []
 
 
 # -- update ------------------------------------------------------------------------------------------
@@ -645,9 +615,7 @@ async def test_put_replaces_the_whole_customer(
     assert body["lastModifiedDate"] > before["lastModifiedDate"]
     assert (await client.get(url, headers=auth)).json() == body
     # what was cleared is free again, and the old reference finds nobody
-    assert (
-        await client.get(f"/api/v2/customers/{before['customerRef']}/ref", headers=auth)
-    ).status_code == 404
+    assert (await client.get(f"/api/v2/customers/{before['customerRef']}/ref", headers=auth)).status_code == 404
     reuse = await client.post(
         "/api/v2/customers",
         json={"email": before["email"], "customerRef": before["customerRef"]},
@@ -685,9 +653,7 @@ async def test_put_by_customer_ref_without_an_id(
     assert (response.json()["id"], response.json()["mobile"]) == (twc_id(person), "+61 400 000 000")
 
 
-async def test_put_errors_change_nothing(
-    client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
-) -> None:
+async def test_put_errors_change_nothing(client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset) -> None:
     one, other = twc_persons(dataset)[:2]
     url = f"/api/v2/customers/{twc_id(one)}"
     before = (await client.get(url, headers=auth)).json()
@@ -726,9 +692,7 @@ async def test_add_address_with_the_document_sample(
 ) -> None:
     customer_id = twc_id(twc_persons(dataset)[0])
     before = (await client.get(f"/api/v2/customers/{customer_id}", headers=auth)).json()
-    response = await client.post(
-        f"/api/v2/customers/{customer_id}/address", json=SAMPLE_ADDRESS, headers=auth
-    )
+    response = await client.post(f"/api/v2/customers/{customer_id}/address", json=SAMPLE_ADDRESS, headers=auth)
     assert response.status_code == 200
     body = response.json()
     old, new = body["addresses"]
@@ -741,9 +705,7 @@ async def test_add_address_with_the_document_sample(
     assert (await client.get(f"/api/v2/customers/{customer_id}", headers=auth)).json() == body
 
 
-async def test_add_address_to_an_unknown_customer_is_404(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_add_address_to_an_unknown_customer_is_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     response = await client.post("/api/v2/customers/nobody/address", json=SAMPLE_ADDRESS, headers=auth)
     assert response.status_code == 404
     assert error(response) == {
@@ -821,12 +783,8 @@ async def test_delete_by_id_marks_deleted_and_keeps_the_identifiers_taken(
     assert (response.status_code, response.content) == (204, b"")
     assert (await client.get(f"/api/v2/customers/{twc_id(person)}", headers=auth)).status_code == 404
     assert (await client.get(f"/api/v2/customers/{ref}/ref", headers=auth)).status_code == 404
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": person.email}, headers=auth)
-    ).json() == []
-    put = await client.put(
-        "/api/v2/customers", json={"id": twc_id(person), "email": person.email}, headers=auth
-    )
+    assert (await client.get("/api/v2/customers/search", params={"email": person.email}, headers=auth)).json() == []
+    put = await client.put("/api/v2/customers", json={"id": twc_id(person), "email": person.email}, headers=auth)
     assert put.status_code == 404
     # Only marked deleted: its e-mail and reference still belong to it.
     reuse = await client.post("/api/v2/customers", json={"email": person.email}, headers=auth)
@@ -869,9 +827,7 @@ async def test_reset_with_data_brings_deleted_customers_back(
 async def test_latency_delays_calls(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     await client.post("/__sim/faults", json={"latency_ms": 150})
     started = time.perf_counter()
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth)
-    ).status_code == 200
+    assert (await client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth)).status_code == 200
     assert 0.15 <= time.perf_counter() - started < 1.0
 
 
@@ -889,32 +845,23 @@ async def test_injected_errors_use_the_spring_body(client: httpx.AsyncClient, au
 async def test_hang_never_answers(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     await client.post("/__sim/faults", json={"hang": True})
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(
-            client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth), 0.3
-        )
+        await asyncio.wait_for(client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth), 0.3)
     await client.delete("/__sim/faults")
-    assert (
-        await client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth)
-    ).status_code == 200
+    assert (await client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth)).status_code == 200
 
 
-async def test_malformed_bodies_are_not_json(
-    client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset
-) -> None:
+async def test_malformed_bodies_are_not_json(client: httpx.AsyncClient, auth: dict[str, str], dataset: Dataset) -> None:
     await client.post("/__sim/faults", json={"malformed": True})
     # The validating client parses every body: a broken one fails right there.
     with pytest.raises(json.JSONDecodeError):
         await client.get(f"/api/v2/customers/{twc_id(twc_persons(dataset)[0])}", headers=auth)
 
 
-async def test_rate_limit_answers_429_with_retry_after(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
+async def test_rate_limit_answers_429_with_retry_after(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     # The token call of the ``auth`` fixture counts too: every route of the simulator shares the limit.
     await client.post("/__sim/faults", json={"rate_limit_per_minute": 3})
     statuses = [
-        (await client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth))
-        for _ in range(3)
+        (await client.get("/api/v2/customers/search", params={"email": "a@b.c"}, headers=auth)) for _ in range(3)
     ]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     limited = statuses[-1]

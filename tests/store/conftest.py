@@ -20,6 +20,7 @@ StoreFactory = Callable[[], Store]
 async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     opened: list[Store] = []
     if request.param == "sqlite":
+
         def make() -> Store:
             opened.append(SqliteStore(tmp_path / "store.sqlite3"))
             return opened[-1]
@@ -28,6 +29,7 @@ async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     else:
         dsn = require("postgres")
         async with fresh_schema() as schema:
+
             def make() -> Store:
                 opened.append(PostgresStore(dsn, schema=schema))
                 return opened[-1]

@@ -33,8 +33,7 @@ async def test_links_identifiers_and_person_merges_survive_a_reopen(open_store: 
     assert await store.resolve("cus_unknown") is None
 
 
-async def test_a_provider_merge_moves_the_link_and_identifiers_to_the_survivor_record(
-        open_store: StoreFactory) -> None:
+async def test_a_provider_merge_moves_the_link_and_identifiers_to_the_survivor_record(open_store: StoreFactory) -> None:
     store = open_store()
     person = await store.link(None, [CAP], [(EMAIL, CAP)])
     survivor = RecordKey(Provider.CAPILLARY, "300000099")
@@ -55,8 +54,10 @@ async def test_unindex_and_unlink_forget_a_record(open_store: StoreFactory) -> N
 
 async def test_the_journal_records_the_plan_and_each_outcome(open_store: StoreFactory) -> None:
     store = open_store()
-    steps = [JournalStep(0, Provider.CAPILLARY, "create", {"email": "jane@example.com"}),
-             JournalStep(1, Provider.TWC, "create", {"email": "jane@example.com"})]
+    steps = [
+        JournalStep(0, Provider.CAPILLARY, "create", {"email": "jane@example.com"}),
+        JournalStep(1, Provider.TWC, "create", {"email": "jane@example.com"}),
+    ]
     write = await store.begin("createCustomer", None, steps)
     steps[0].status, steps[0].attempts, steps[0].result = StepStatus.APPLIED, 1, {"recordId": "300000001"}
     await store.update_step(write.id, steps[0])
@@ -68,8 +69,10 @@ async def test_the_journal_records_the_plan_and_each_outcome(open_store: StoreFa
     store = open_store()
     [pending] = await store.open_writes()
     assert pending.id == write.id and pending.mutation == "createCustomer" and pending.person_id == "cus_1"
-    assert [(s.status, s.result) for s in pending.steps] == [(StepStatus.APPLIED, {"recordId": "300000001"}),
-                                                             (StepStatus.IN_FLIGHT, None)]
+    assert [(s.status, s.result) for s in pending.steps] == [
+        (StepStatus.APPLIED, {"recordId": "300000001"}),
+        (StepStatus.IN_FLIGHT, None),
+    ]
     assert pending.steps[0].args == {"email": "jane@example.com"}
     await store.finish(write.id)
     assert await store.open_writes() == []
@@ -118,5 +121,7 @@ async def test_the_audit_log_keeps_events_newest_first(open_store: StoreFactory)
     await store.audit(AuditEvent("createCustomer", "key:ops", ("cus_1",), "wr_1", "APPLIED", at=100.0))
     await store.audit(AuditEvent("mergeCustomers", "key:ops", ("cus_1", "cus_2"), None, "APPLIED", at=200.0))
     events = await store.audit_events()
-    assert [(e.action, e.subjects, e.at) for e in events] == [("mergeCustomers", ("cus_1", "cus_2"), 200.0),
-                                                               ("createCustomer", ("cus_1",), 100.0)]
+    assert [(e.action, e.subjects, e.at) for e in events] == [
+        ("mergeCustomers", ("cus_1", "cus_2"), 200.0),
+        ("createCustomer", ("cus_1",), 100.0),
+    ]

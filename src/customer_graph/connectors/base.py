@@ -93,8 +93,9 @@ class Connector(Protocol):
     # -- reads --------------------------------------------------------------------------------------
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]: ...
 
-    async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
-                                  facets: frozenset[Facet]) -> list[LookupSlot]: ...
+    async def find_by_identifiers(
+        self, keys: Sequence[IdentifierKey], facets: frozenset[Facet]
+    ) -> list[LookupSlot]: ...
 
     async def search(self, text: str, offset: int, limit: int) -> SearchPage: ...
 
@@ -134,8 +135,12 @@ FACET_OPERATIONS = {
 
 def supported_facets(connector: Connector) -> frozenset[Facet]:
     """The facets this connector can read at all; asking it for others would be asking for nothing."""
-    return frozenset(f for f in Facet if f not in FACET_OPERATIONS
-                     or connector.capabilities.get(FACET_OPERATIONS[f], Support.UNSUPPORTED) is not Support.UNSUPPORTED)
+    return frozenset(
+        f
+        for f in Facet
+        if f not in FACET_OPERATIONS
+        or connector.capabilities.get(FACET_OPERATIONS[f], Support.UNSUPPORTED) is not Support.UNSUPPORTED
+    )
 
 
 K = TypeVar("K")

@@ -55,9 +55,15 @@ class RecordCache(Protocol):
 
 
 class CachingConnector:
-    def __init__(self, inner: Connector, cache: RecordCache, ttl_seconds: float, *,
-                 on_lookup: Callable[[bool], None] = lambda hit: None,
-                 on_error: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        inner: Connector,
+        cache: RecordCache,
+        ttl_seconds: float,
+        *,
+        on_lookup: Callable[[bool], None] = lambda hit: None,
+        on_error: Callable[[], None] = lambda: None,
+    ) -> None:
         self.inner = inner
         self.cache = cache
         self.ttl_seconds = ttl_seconds

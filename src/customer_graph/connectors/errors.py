@@ -30,8 +30,9 @@ class ProviderError(Exception):
     retryable: ClassVar[bool] = False
     reason: ClassVar[str] = "provider error"
 
-    def __init__(self, provider: Provider, operation: str, *, status: int | None = None,
-                 detail: str | None = None) -> None:
+    def __init__(
+        self, provider: Provider, operation: str, *, status: int | None = None, detail: str | None = None
+    ) -> None:
         self.provider = provider
         self.operation = operation
         self.status = status
@@ -67,11 +68,22 @@ class ProviderRateLimited(ProviderError):
     retryable = True
     reason = "rate limited"
 
-    def __init__(self, provider: Provider, operation: str, *, retry_after: float | None = None,
-                 status: int | None = 429, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        operation: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = 429,
+        detail: str | None = None,
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(provider, operation, status=status,
-                         detail=detail or (f"retry after {retry_after:g}s" if retry_after is not None else None))
+        super().__init__(
+            provider,
+            operation,
+            status=status,
+            detail=detail or (f"retry after {retry_after:g}s" if retry_after is not None else None),
+        )
 
 
 class ProviderAuthError(ProviderError):
@@ -88,11 +100,19 @@ class ProviderRejected(ProviderError):
     code = "PROVIDER_REJECTED"
     reason = "request rejected"
 
-    def __init__(self, provider: Provider, operation: str, *, provider_code: str | None = None,
-                 status: int | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        operation: str,
+        *,
+        provider_code: str | None = None,
+        status: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         self.provider_code = provider_code
-        super().__init__(provider, operation, status=status,
-                         detail=detail or (f"code {provider_code}" if provider_code else None))
+        super().__init__(
+            provider, operation, status=status, detail=detail or (f"code {provider_code}" if provider_code else None)
+        )
 
 
 class ProviderProtocolError(ProviderError):

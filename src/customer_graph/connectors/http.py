@@ -108,9 +108,13 @@ class TokenBucket:
     at most ``per_minute`` acquisitions, which is what a provider's per-minute limit counts.
     """
 
-    def __init__(self, per_minute: int, burst: int | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be positive")
         self.capacity = max(1, min(per_minute, burst if burst is not None else per_minute // 20))
@@ -143,8 +147,15 @@ class CircuitBreaker:
     """Consecutive-failure breaker: CLOSED → OPEN after ``threshold`` failures → HALF_OPEN after
     ``open_seconds`` (up to ``probes`` calls through) → CLOSED on a success, OPEN again on a failure."""
 
-    def __init__(self, provider: Provider, threshold: int, open_seconds: float, probes: int,
-                 observer: CallObserver, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        threshold: int,
+        open_seconds: float,
+        probes: int,
+        observer: CallObserver,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.provider = provider
         self.threshold = threshold
         self.open_seconds = open_seconds
@@ -234,9 +245,17 @@ _BREAKER_FAILURES = (ProviderUnavailable, ProviderTimeout)
 class ProviderHttp:
     """The shared call policy for one provider around one pooled ``httpx.AsyncClient``."""
 
-    def __init__(self, provider: Provider, client: httpx.AsyncClient, policy: Policy, *,
-                 classify: Classifier | None = None, observer: CallObserver | None = None,
-                 limiter: RateLimiter | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        client: httpx.AsyncClient,
+        policy: Policy,
+        *,
+        classify: Classifier | None = None,
+        observer: CallObserver | None = None,
+        limiter: RateLimiter | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.provider = provider
         self.client = client
         # With the client's own transport in hand (``create``), calls take the short way (``_send``).
@@ -250,19 +269,34 @@ class ProviderHttp:
         if limiter is None and policy.rate_limit_per_minute:
             limiter = TokenBucket(policy.rate_limit_per_minute, policy.rate_limit_burst)
         self.limiter = limiter
-        self.breaker = CircuitBreaker(provider, policy.breaker_failure_threshold, policy.breaker_open_seconds,
-                                      policy.breaker_half_open_probes, self.observer)
+        self.breaker = CircuitBreaker(
+            provider,
+            policy.breaker_failure_threshold,
+            policy.breaker_open_seconds,
+            policy.breaker_half_open_probes,
+            self.observer,
+        )
         self._slots = asyncio.Semaphore(policy.max_concurrency)
 
     @classmethod
-    def create(cls, provider: Provider, base_url: str, policy: Policy, *, auth: httpx.Auth | None = None,
-               transport: httpx.AsyncBaseTransport | None = None, classify: Classifier | None = None,
-               observer: CallObserver | None = None, limiter: RateLimiter | None = None,
-               headers: Mapping[str, str] | None = None) -> ProviderHttp:
+    def create(
+        cls,
+        provider: Provider,
+        base_url: str,
+        policy: Policy,
+        *,
+        auth: httpx.Auth | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        classify: Classifier | None = None,
+        observer: CallObserver | None = None,
+        limiter: RateLimiter | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ProviderHttp:
         """A policy with its own keep-alive client, sized to the policy's concurrency (``transport`` replaces
         the connection pool, e.g. with an in-process app in tests)."""
-        transport = transport or PooledTransport(max_connections=policy.max_concurrency,
-                                                 connect_timeout=policy.connect_timeout)
+        transport = transport or PooledTransport(
+            max_connections=policy.max_concurrency, connect_timeout=policy.connect_timeout
+        )
         client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
@@ -272,24 +306,41 @@ class ProviderHttp:
             # only ever fire after it, and costs a timer per call.
             timeout=httpx.Timeout(None, connect=policy.connect_timeout),
         )
-        return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter,
-                   transport=transport)
+        return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter, transport=transport)
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def request(self, operation: str, method: str, url: str, *, idempotent: bool,
-                      params: Mapping[str, Any] | None = None, json: Any = None,
-                      data: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
-                      classify: Classifier | None = None) -> httpx.Response:
+    async def request(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        classify: Classifier | None = None,
+    ) -> httpx.Response:
         """Send one call under the policy; return a successful response or raise a ``ProviderError``."""
         started = time.perf_counter()
         outcome = "OK"
         try:
             async with asyncio.timeout(self.policy.deadline):
-                return await self._attempts(operation, method, url, idempotent=idempotent, params=params,
-                                            json=json, data=data, headers=headers,
-                                            classify=classify or self.classify, started=started)
+                return await self._attempts(
+                    operation,
+                    method,
+                    url,
+                    idempotent=idempotent,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers,
+                    classify=classify or self.classify,
+                    started=started,
+                )
         except TimeoutError:
             outcome = ProviderTimeout.code
             raise ProviderTimeout(self.provider, operation, detail=f"after {self.policy.deadline:g}s") from None
@@ -299,9 +350,20 @@ class ProviderHttp:
         finally:
             self.observer.call_finished(self.provider, operation, outcome, time.perf_counter() - started)
 
-    async def _attempts(self, operation: str, method: str, url: str, *, idempotent: bool,
-                        params: Mapping[str, Any] | None, json: Any, data: Mapping[str, Any] | None,
-                        headers: Mapping[str, str] | None, classify: Classifier, started: float) -> httpx.Response:
+    async def _attempts(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        classify: Classifier,
+        started: float,
+    ) -> httpx.Response:
         attempt = 0
         while True:
             self.breaker.before_call(operation)
@@ -317,8 +379,7 @@ class ProviderHttp:
                             self.observer.rate_limit_waited(self.provider, waited)
                 async with self._slots:
                     try:
-                        response = await self._send(method, url, params=params, json=json, data=data,
-                                                    headers=headers)
+                        response = await self._send(method, url, params=params, json=json, data=data, headers=headers)
                     except asyncio.CancelledError:
                         # The deadline passed while the provider had the call: that counts against it (a wait
                         # for the rate limiter or a concurrency slot does not).
@@ -346,8 +407,16 @@ class ProviderHttp:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _send(self, method: str, url: str, *, params: Mapping[str, Any] | None, json: Any,
-                    data: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> httpx.Response:
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
         """One request and its auth flow, read whole: what ``AsyncClient.request`` does for a provider call,
         without what none of them uses (redirects, event hooks, cookies, per-request logging), which cost about
         as much again as the transport. Same URL joining, headers, body encoding and ``httpx.Auth`` flows."""
@@ -357,8 +426,15 @@ class ProviderHttp:
             merged = httpx.Headers(self._headers)
             merged.update(headers)
         target = url if url.startswith(("http://", "https://")) else self._base + url.lstrip("/")
-        request = httpx.Request(method, target, params=params, headers=merged if headers else self._headers,
-                                json=json, data=data, extensions={"timeout": self._timeout})
+        request = httpx.Request(
+            method,
+            target,
+            params=params,
+            headers=merged if headers else self._headers,
+            json=json,
+            data=data,
+            extensions={"timeout": self._timeout},
+        )
         auth = self.client.auth
         response = await (self._exchange(request) if auth is None else self._authenticated(request, auth))
         try:

@@ -32,8 +32,9 @@ _MAX_HEAD = 64 * 1024
 class _Answer:
     __slots__ = ("body", "headers", "keep_alive", "reason", "status")
 
-    def __init__(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
-                 keep_alive: bool) -> None:
+    def __init__(
+        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], body: bytes, keep_alive: bool
+    ) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
@@ -89,7 +90,7 @@ class _Connection(asyncio.Protocol):
             return
         if self._mode == "close":  # the body was everything up to the close
             waiter, self._waiter = self._waiter, None
-            body = bytes(self._buffer[self._position:])
+            body = bytes(self._buffer[self._position :])
             if not waiter.done():
                 waiter.set_result(_Answer(self._status, self._reason, self._headers, body, False))
             return
@@ -116,12 +117,12 @@ class _Connection(asyncio.Protocol):
             self._read_head(bytes(buffer[:end]))
             self._position = end + 4
             if 100 <= self._status < 200:  # an interim answer (100 Continue): the real one follows
-                del buffer[:self._position]
+                del buffer[: self._position]
                 self._reset_parse()
         if self._mode == "length":
             if len(buffer) - self._position < self._length:
                 return None
-            body = bytes(buffer[self._position:self._position + self._length])
+            body = bytes(buffer[self._position : self._position + self._length])
             if len(buffer) > self._position + self._length:
                 self._keep_alive = False  # more bytes than the answer: do not trust this connection again
             return self._answer(body)
@@ -173,7 +174,7 @@ class _Connection(asyncio.Protocol):
             line_end = buffer.find(b"\r\n", self._position)
             if line_end < 0:
                 return None
-            size_text = bytes(buffer[self._position:line_end]).split(b";", 1)[0].strip()
+            size_text = bytes(buffer[self._position : line_end]).split(b";", 1)[0].strip()
             try:
                 size = int(size_text, 16)
             except ValueError:
@@ -185,7 +186,7 @@ class _Connection(asyncio.Protocol):
             start = line_end + 2
             if len(buffer) < start + size + 2:
                 return None
-            self._body += buffer[start:start + size]
+            self._body += buffer[start : start + size]
             self._position = start + size + 2
 
     def _answer(self, body: bytes) -> _Answer:
@@ -236,8 +237,14 @@ class PooledTransport(httpx.AsyncBaseTransport):
     """``httpx.AsyncClient(transport=PooledTransport(max_connections=32))``: at most ``max_connections``
     connections per origin; a request beyond them waits for one to come free."""
 
-    def __init__(self, *, max_connections: int = 32, connect_timeout: float | None = 5.0,
-                 keepalive_expiry: float = 4.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int = 32,
+        connect_timeout: float | None = 5.0,
+        keepalive_expiry: float = 4.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be positive")
         self.max_connections = max_connections
@@ -285,19 +292,23 @@ class PooledTransport(httpx.AsyncBaseTransport):
                     pool.idle.append(connection)
                 else:  # an error, a cancellation (the answer may be half read) or the server's wish
                     connection.close()
-        return httpx.Response(answer.status, headers=answer.headers, stream=httpx.ByteStream(answer.body),
-                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
-                              request=request)
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=httpx.ByteStream(answer.body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
+            request=request,
+        )
 
-    async def _connect(self, request: httpx.Request, scheme: bytes, port: int,
-                       limit: float | None) -> _Connection:
+    async def _connect(self, request: httpx.Request, scheme: bytes, port: int, limit: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
         host = request.url.host
         tls = self._ssl() if scheme == b"https" else None
         try:
             async with asyncio.timeout(limit):
-                _, connection = await loop.create_connection(_Connection, host, port, ssl=tls,
-                                                             server_hostname=host if tls else None)
+                _, connection = await loop.create_connection(
+                    _Connection, host, port, ssl=tls, server_hostname=host if tls else None
+                )
         except TimeoutError:
             raise httpx.ConnectTimeout("connect timed out", request=request) from None
         except (OSError, ssl.SSLError) as exc:

@@ -160,8 +160,18 @@ class ProviderRecord:
 
 
 _FACET_FIELDS = {
-    Facet.PROFILE: ("first_name", "last_name", "birth_date", "gender", "status", "identifiers", "source", "account",
-                    "created_at", "updated_at"),
+    Facet.PROFILE: (
+        "first_name",
+        "last_name",
+        "birth_date",
+        "gender",
+        "status",
+        "identifiers",
+        "source",
+        "account",
+        "created_at",
+        "updated_at",
+    ),
     Facet.ADDRESSES: ("addresses",),
     Facet.SUBSCRIPTIONS: ("subscriptions",),
     Facet.LOYALTY: ("loyalty_programs",),
@@ -252,8 +262,7 @@ class AddressPatch:
     country: str | _Unset | None = UNSET  # ISO 3166-1 alpha-2
 
     def changed(self) -> dict[str, str | None]:
-        return {name: value for name in ADDRESS_PARTS
-                if not isinstance(value := getattr(self, name), _Unset)}
+        return {name: value for name in ADDRESS_PARTS if not isinstance(value := getattr(self, name), _Unset)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +277,11 @@ class ProfilePatch:
     address: AddressPatch | _Unset = UNSET
 
     def changed(self) -> dict[str, object]:
-        return {name: value for name in ("first_name", "last_name", "birth_date", "gender", "address")
-                if (value := getattr(self, name)) is not UNSET}
+        return {
+            name: value
+            for name in ("first_name", "last_name", "birth_date", "gender", "address")
+            if (value := getattr(self, name)) is not UNSET
+        }
 
 
 @dataclass(frozen=True, slots=True)

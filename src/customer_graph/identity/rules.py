@@ -42,8 +42,11 @@ DEFAULT_RULES: tuple[MatchRule, ...] = (
     MatchRule("email", Side(IdentifierType.EMAIL), Side(IdentifierType.EMAIL)),
     MatchRule("mobile", Side(IdentifierType.MOBILE), Side(IdentifierType.MOBILE)),
     MatchRule("martjack-id", Side(IdentifierType.MARTJACK_ID, Provider.CAPILLARY), Side(None, Provider.MARTJACK)),
-    MatchRule("customer-ref", Side(IdentifierType.CUSTOMER_REF, Provider.TWC),
-              Side(IdentifierType.EXTERNAL_ID, Provider.CAPILLARY)),
+    MatchRule(
+        "customer-ref",
+        Side(IdentifierType.CUSTOMER_REF, Provider.TWC),
+        Side(IdentifierType.EXTERNAL_ID, Provider.CAPILLARY),
+    ),
 )
 
 
@@ -61,8 +64,9 @@ class MatchRules:
         self.rules = tuple(rules)
         self.lookup_types = lookup_types
 
-    def _probes(self, from_provider: Provider | None, identifier_type: IdentifierType | None,
-                value: str) -> Iterator[Probe]:
+    def _probes(
+        self, from_provider: Provider | None, identifier_type: IdentifierType | None, value: str
+    ) -> Iterator[Probe]:
         for rule in self.rules:
             for here, there in ((rule.a, rule.b), (rule.b, rule.a)):
                 if here.type != identifier_type:

@@ -45,8 +45,11 @@ class PersonRecords:
         return [slot for _, slot in self.slots if isinstance(slot, ProviderRecord)]
 
     def failures(self) -> list[tuple[RecordKey, ProviderError]]:
-        return [(key, slot) for key, slot in self.slots
-                if isinstance(slot, ProviderError) and not isinstance(slot, ProviderNotFound)]
+        return [
+            (key, slot)
+            for key, slot in self.slots
+            if isinstance(slot, ProviderError) and not isinstance(slot, ProviderNotFound)
+        ]
 
 
 class IdentityService:
@@ -69,8 +72,7 @@ class IdentityService:
         [person_id] = await self.link_groups([records])
         return Resolution(person_id, errors)
 
-    async def find_by_record(self, loaders: RequestLoaders, record: RecordKey,
-                             facets: frozenset[Facet]) -> Resolution:
+    async def find_by_record(self, loaders: RequestLoaders, record: RecordKey, facets: frozenset[Facet]) -> Resolution:
         """The person holding a provider record; an unknown record is read and linked like a lookup."""
         links = await self.store.links([record])
         if record in links:
@@ -89,8 +91,13 @@ class IdentityService:
         [person_id] = await self.link_groups([records])
         return Resolution(person_id, errors)
 
-    async def _closure(self, loaders: RequestLoaders, probes: Sequence[Probe], facets: frozenset[Facet],
-                       start: Sequence[ProviderRecord] = ()) -> tuple[list[ProviderRecord], list[ProviderError]]:
+    async def _closure(
+        self,
+        loaders: RequestLoaders,
+        probes: Sequence[Probe],
+        facets: frozenset[Facet],
+        start: Sequence[ProviderRecord] = (),
+    ) -> tuple[list[ProviderRecord], list[ProviderError]]:
         found: dict[Provider, ProviderRecord] = {r.provider: r for r in start}
         errors: dict[Provider, ProviderError] = {}
         tried: set[Probe] = set()
@@ -163,8 +170,13 @@ class IdentityService:
 
     # -- a person's records -----------------------------------------------------------------------------
 
-    async def records(self, loaders: RequestLoaders, person_id: str, facets: frozenset[Facet],
-                      providers: frozenset[Provider] | None = None) -> PersonRecords | None:
+    async def records(
+        self,
+        loaders: RequestLoaders,
+        person_id: str,
+        facets: frozenset[Facet],
+        providers: frozenset[Provider] | None = None,
+    ) -> PersonRecords | None:
         """The person's records at ``providers`` (default: all), read with ``facets``."""
         live = await self.store.resolve(person_id)
         if live is None:

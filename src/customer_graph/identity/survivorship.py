@@ -44,8 +44,11 @@ class Profile:
 
 
 class Survivorship:
-    def __init__(self, priority: Mapping[str, Sequence[Provider]] | None = None,
-                 default_order: Sequence[Provider] = DEFAULT_ORDER) -> None:
+    def __init__(
+        self,
+        priority: Mapping[str, Sequence[Provider]] | None = None,
+        default_order: Sequence[Provider] = DEFAULT_ORDER,
+    ) -> None:
         priority = priority or {}
         unknown = set(priority) - set(FIELDS)
         if unknown:

@@ -33,9 +33,14 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 # Which facet's records each field reads (GraphQL names); the profile fields also need survivorship.
 PROFILE_FIELDS = frozenset({"firstName", "lastName", "displayName", "birthDate", "gender", "status", "conflicts"})
-FIELD_FACETS = {"identifiers": Facet.PROFILE, "records": Facet.PROFILE, "addresses": Facet.ADDRESSES,
-                "subscriptions": Facet.SUBSCRIPTIONS, "loyaltyPrograms": Facet.LOYALTY,
-                **dict.fromkeys(PROFILE_FIELDS, Facet.PROFILE)}
+FIELD_FACETS = {
+    "identifiers": Facet.PROFILE,
+    "records": Facet.PROFILE,
+    "addresses": Facet.ADDRESSES,
+    "subscriptions": Facet.SUBSCRIPTIONS,
+    "loyaltyPrograms": Facet.LOYALTY,
+    **dict.fromkeys(PROFILE_FIELDS, Facet.PROFILE),
+}
 _PENDING: Any = object()
 
 
@@ -129,8 +134,7 @@ async def prefetch(customers: Sequence[CustomerRoot], info: Info, fields: Iterab
             task = customer.memo[("records", profile_set)]
             assert isinstance(task, asyncio.Future)
             profile_records: PersonRecords = task.result() if task.done() else await task
-            customer.memo.setdefault("profile", settled(
-                gateway.identity.survivorship.profile(profile_records.records)))
+            customer.memo.setdefault("profile", settled(gateway.identity.survivorship.profile(profile_records.records)))
 
     await asyncio.gather(*(one(c) for c in customers), return_exceptions=True)
 
@@ -216,11 +220,14 @@ def _items(root: CustomerRoot, info: Info, facet: Facet, items: Items) -> MaybeA
     return _items_later(root, info, facet, items) if found is _PENDING else _listed(found, items)
 
 
-def identifiers(root: CustomerRoot, info: Info,
-                types: list[IdentifierType] | None = None) -> Any:
+def identifiers(root: CustomerRoot, info: Info, types: list[IdentifierType] | None = None) -> Any:
     wanted = set(types) if types else None
-    return _items(root, info, Facet.PROFILE,
-                  lambda r: r.identifiers if wanted is None else [i for i in r.identifiers if i.type in wanted])
+    return _items(
+        root,
+        info,
+        Facet.PROFILE,
+        lambda r: r.identifiers if wanted is None else [i for i in r.identifiers if i.type in wanted],
+    )
 
 
 def addresses(root: CustomerRoot, info: Info) -> Any:

@@ -33,10 +33,12 @@ from customer_graph.store.base import RecordKey
 
 MAX_PAGE = 100
 # Which selected field needs which facet; every customer read includes PROFILE (identity needs identifiers).
-_FIELD_FACETS = {"addresses": Facet.ADDRESSES, "subscriptions": Facet.SUBSCRIPTIONS,
-                 "loyaltyPrograms": Facet.LOYALTY}
-_HEALTH = {CircuitState.CLOSED: ProviderHealth.UP, CircuitState.HALF_OPEN: ProviderHealth.DEGRADED,
-           CircuitState.OPEN: ProviderHealth.DOWN}
+_FIELD_FACETS = {"addresses": Facet.ADDRESSES, "subscriptions": Facet.SUBSCRIPTIONS, "loyaltyPrograms": Facet.LOYALTY}
+_HEALTH = {
+    CircuitState.CLOSED: ProviderHealth.UP,
+    CircuitState.HALF_OPEN: ProviderHealth.DEGRADED,
+    CircuitState.OPEN: ProviderHealth.DOWN,
+}
 
 
 def bad_input(message: str) -> GraphQLError:
@@ -80,8 +82,9 @@ def customer_fields(selection: Selections, *path: str) -> set[str]:
     return {item.name for item in level}
 
 
-async def _answer(info: Info, selection: Selections, person_id: str | None,
-                  facets: frozenset[Facet]) -> Customer | None:
+async def _answer(
+    info: Info, selection: Selections, person_id: str | None, facets: frozenset[Facet]
+) -> Customer | None:
     """The customer, with what its selected fields read already loaded."""
     if person_id is None:
         return None
@@ -115,8 +118,9 @@ async def customer_by_identifier(info: Info, type: IdentifierType, value: str) -
 async def customer_by_record(info: Info, provider: Provider, record_id: strawberry.ID) -> Customer | None:
     selection = info.selected_fields
     facets = selected_facets(info, selection)
-    found = await info.context.gateway.identity.find_by_record(info.context.loaders,
-                                                                RecordKey(provider, record_id), facets)
+    found = await info.context.gateway.identity.find_by_record(
+        info.context.loaders, RecordKey(provider, record_id), facets
+    )
     _report(info, found.errors)
     return await _answer(info, selection, found.person_id, facets)
 
@@ -125,8 +129,7 @@ async def node(info: Info, id: strawberry.ID) -> Customer | None:
     return await customer(info, id) if id.startswith("cus_") else None
 
 
-async def customers(info: Info, search: str, first: int | None = 20,
-                    after: str | None = None) -> CustomerConnection:
+async def customers(info: Info, search: str, first: int | None = 20, after: str | None = None) -> CustomerConnection:
     first = 20 if first is None else first
     if not 1 <= first <= MAX_PAGE:
         raise bad_input(f"first must be between 1 and {MAX_PAGE}")
@@ -137,10 +140,14 @@ async def customers(info: Info, search: str, first: int | None = 20,
     offsets = _decode_cursor(after)
     selection = info.selected_fields
     facets = selected_facets(info, selection)
-    providers = [p for p in DEFAULT_ORDER if p in gateway.connectors
-                 and gateway.connectors[p].capabilities[Operation.SEARCH] is not Support.UNSUPPORTED]
-    answers = await asyncio.gather(*(gateway.connectors[p].search(text, offsets.get(p.value, 0), first)
-                                     for p in providers), return_exceptions=True)
+    providers = [
+        p
+        for p in DEFAULT_ORDER
+        if p in gateway.connectors and gateway.connectors[p].capabilities[Operation.SEARCH] is not Support.UNSUPPORTED
+    ]
+    answers = await asyncio.gather(
+        *(gateway.connectors[p].search(text, offsets.get(p.value, 0), first) for p in providers), return_exceptions=True
+    )
     pages: dict[Provider, SearchPage] = {}
     for provider, answer in zip(providers, answers, strict=True):
         if isinstance(answer, ProviderError):
@@ -155,8 +162,9 @@ async def customers(info: Info, search: str, first: int | None = 20,
     ranked.sort(key=lambda item: (item[0], providers.index(item[1])))
     groups = gateway.identity.group([record for _, _, record in ranked])
     persons = await gateway.identity.link_groups(groups)
-    person_of = {(r.provider, r.record_id): person for group, person in zip(groups, persons, strict=True)
-                 for r in group}
+    person_of = {
+        (r.provider, r.record_id): person for group, person in zip(groups, persons, strict=True) for r in group
+    }
     taken: list[str] = []
     consumed = {p.value: 0 for p in pages}
     for _, provider, record in ranked:
@@ -174,14 +182,19 @@ async def customers(info: Info, search: str, first: int | None = 20,
     totals = [page.total for page in pages.values()]
     return CustomerConnection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, has_previous_page=bool(after),
-                           start_cursor=after, end_cursor=end_cursor if edges else None),
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=bool(after),
+            start_cursor=after,
+            end_cursor=end_cursor if edges else None,
+        ),
         total_count=None if any(t is None for t in totals) else sum(t for t in totals if t is not None),
     )
 
 
-async def _complete(info: Info, pages: dict[Provider, SearchPage],
-                    facets: frozenset[Facet]) -> dict[Provider, list[ProviderRecord]]:
+async def _complete(
+    info: Info, pages: dict[Provider, SearchPage], facets: frozenset[Facet]
+) -> dict[Provider, list[ProviderRecord]]:
     """Search hits with the facets the query needs. A hit keeps what it carries; only the facets it lacks are
     read (one call where the provider needs one, e.g. Open Loyalty's status for LOYALTY), and the completed
     record is primed into the loaders so that the fields are served without another call."""
@@ -225,7 +238,8 @@ def _decode_cursor(cursor: str | None) -> dict[str, int]:
     except (binascii.Error, orjson.JSONDecodeError, ValueError):
         raise bad_input("after is not a cursor this API returned") from None
     if not isinstance(offsets, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in offsets.items()):
+        isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in offsets.items()
+    ):
         raise bad_input("after is not a cursor this API returned")
     return offsets
 
@@ -235,8 +249,12 @@ def providers(info: Info) -> list[ProviderInfo]:
     for provider, connector in info.context.gateway.connectors.items():
         state = getattr(getattr(connector, "http", None), "breaker", None)
         circuit = state.state if state is not None else CircuitState.CLOSED
-        result.append(ProviderInfo(
-            name=provider, health=_HEALTH[circuit], circuit_state=circuit,
-            capabilities=[Capability(operation=op, support=connector.capabilities[op]) for op in Operation],
-        ))
+        result.append(
+            ProviderInfo(
+                name=provider,
+                health=_HEALTH[circuit],
+                circuit_state=circuit,
+                capabilities=[Capability(operation=op, support=connector.capabilities[op]) for op in Operation],
+            )
+        )
     return result

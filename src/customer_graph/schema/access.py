@@ -66,5 +66,7 @@ def required_scopes(operation: str, root_fields: Iterable[str]) -> frozenset[str
 
 def forbidden(missing: Iterable[str]) -> GraphQLError:
     names = sorted(missing)
-    return GraphQLError(f"this operation needs the scope{'s' if len(names) > 1 else ''} {', '.join(names)}",
-                        extensions={"code": "FORBIDDEN", "missingScopes": names})
+    return GraphQLError(
+        f"this operation needs the scope{'s' if len(names) > 1 else ''} {', '.join(names)}",
+        extensions={"code": "FORBIDDEN", "missingScopes": names},
+    )

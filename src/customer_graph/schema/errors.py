@@ -26,8 +26,7 @@ class ProviderFieldError(Exception):
 
 
 def extensions_of(error: ProviderError) -> dict[str, Any]:
-    extensions: dict[str, Any] = {"code": error.code, "provider": error.provider.name,
-                                  "retryable": error.retryable}
+    extensions: dict[str, Any] = {"code": error.code, "provider": error.provider.name, "retryable": error.retryable}
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         extensions["retryAfter"] = retry_after
@@ -44,6 +43,5 @@ class PartialErrors(SchemaExtension):
         recorded = getattr(context, "root_errors", None)
         if not recorded or result is None:
             return
-        extra = [GraphQLError(error.message, path=[path], extensions=extensions_of(error))
-                 for path, error in recorded]
+        extra = [GraphQLError(error.message, path=[path], extensions=extensions_of(error)) for path, error in recorded]
         result.errors = [*(result.errors or []), *extra]

@@ -108,12 +108,16 @@ def check_size(query: str, limits: Limits) -> GraphQLError | None:
     if len(query) * 4 > limits.max_query_bytes:
         size = len(query.encode())
         if size > limits.max_query_bytes:
-            return refusal("QUERY_TOO_LARGE", f"the query is {size} bytes; at most {limits.max_query_bytes} are "
-                           "accepted", limit=limits.max_query_bytes)
+            return refusal(
+                "QUERY_TOO_LARGE",
+                f"the query is {size} bytes; at most {limits.max_query_bytes} are accepted",
+                limit=limits.max_query_bytes,
+            )
     # Every token is at least one character, so a short document cannot have too many.
     if len(query) > limits.max_tokens and count_tokens(query, limits.max_tokens + 1) > limits.max_tokens:
-        return refusal("TOO_MANY_TOKENS", f"the query has more than {limits.max_tokens} tokens",
-                       limit=limits.max_tokens)
+        return refusal(
+            "TOO_MANY_TOKENS", f"the query has more than {limits.max_tokens} tokens", limit=limits.max_tokens
+        )
     return None
 
 
@@ -141,8 +145,13 @@ class Shape:
     root_fields: frozenset[str]
 
 
-def measure(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
-            variables: Mapping[str, Any] | None, default_list_size: int) -> Shape:
+def measure(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    default_list_size: int,
+) -> Shape:
     return _Measure(schema, document, variables or {}, default_list_size).operation(operation)
 
 
@@ -150,15 +159,24 @@ _SHAPES: OrderedDict[tuple[Any, ...], Shape] = OrderedDict()
 _SHAPES_KEPT = 512
 
 
-def measure_cached(schema: GraphQLSchema, query: str | None, document: DocumentNode,
-                   operation: OperationDefinitionNode, variables: Mapping[str, Any] | None,
-                   default_list_size: int) -> Shape:
+def measure_cached(
+    schema: GraphQLSchema,
+    query: str | None,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    default_list_size: int,
+) -> Shape:
     """``measure``, remembered by the query text and what of the variables a shape can depend on (the integers
     and list lengths): the same query with the same page size is measured once."""
     if query is None:
         return measure(schema, document, operation, variables, default_list_size)
-    used = tuple(sorted((name, value if isinstance(value, int) else len(value) if isinstance(value, list) else None)
-                        for name, value in (variables or {}).items()))
+    used = tuple(
+        sorted(
+            (name, value if isinstance(value, int) else len(value) if isinstance(value, list) else None)
+            for name, value in (variables or {}).items()
+        )
+    )
     key = (id(schema), query, operation.name.value if operation.name else None, default_list_size, used)
     shape = _SHAPES.get(key)
     if shape is None:
@@ -185,8 +203,9 @@ class _Measure:
     spreads a fragment twice in every one of twenty fragments must not cost 2**20 steps to measure), and a
     fragment cycle (invalid; validation reports it later) counts as nothing."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any],
-                 default_list_size: int) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any], default_list_size: int
+    ) -> None:
         self.schema = schema
         self.variables = variables
         self.default_list_size = default_list_size
@@ -211,8 +230,9 @@ class _Measure:
                 if fragment is not None and name not in seen:
                     yield from self.root_fields(fragment.selection_set, seen | {name})
 
-    def selections(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None,
-                   in_connection: bool) -> _Tally:
+    def selections(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, in_connection: bool
+    ) -> _Tally:
         if selection_set is None:
             return _NOTHING
         depth = aliases = cost = 0
@@ -324,15 +344,33 @@ def check_shape(shape: Shape, limits: Limits) -> list[GraphQLError]:
     if not limits.introspection and shape.root_fields & SCHEMA_DISCLOSING_FIELDS:
         errors.append(refusal("INTROSPECTION_DISABLED", "introspection is disabled on this server"))
     if shape.depth > limits.max_depth:
-        errors.append(refusal("QUERY_TOO_DEEP", f"the query is {shape.depth} levels deep; at most "
-                              f"{limits.max_depth} are allowed", depth=shape.depth, limit=limits.max_depth))
+        errors.append(
+            refusal(
+                "QUERY_TOO_DEEP",
+                f"the query is {shape.depth} levels deep; at most {limits.max_depth} are allowed",
+                depth=shape.depth,
+                limit=limits.max_depth,
+            )
+        )
     if shape.aliases > limits.max_aliases:
-        errors.append(refusal("TOO_MANY_ALIASES", f"the query has {shape.aliases} aliases; at most "
-                              f"{limits.max_aliases} are allowed", aliases=shape.aliases, limit=limits.max_aliases))
+        errors.append(
+            refusal(
+                "TOO_MANY_ALIASES",
+                f"the query has {shape.aliases} aliases; at most {limits.max_aliases} are allowed",
+                aliases=shape.aliases,
+                limit=limits.max_aliases,
+            )
+        )
     if shape.cost > limits.max_cost:
-        errors.append(refusal("QUERY_TOO_COSTLY", f"the query costs {shape.cost}; at most {limits.max_cost} is "
-                              "allowed (lists count once per expected item: lower `first`, or split the query)",
-                              cost=shape.cost, limit=limits.max_cost))
+        errors.append(
+            refusal(
+                "QUERY_TOO_COSTLY",
+                f"the query costs {shape.cost}; at most {limits.max_cost} is "
+                "allowed (lists count once per expected item: lower `first`, or split the query)",
+                cost=shape.cost,
+                limit=limits.max_cost,
+            )
+        )
     return errors
 
 

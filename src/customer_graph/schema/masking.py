@@ -30,8 +30,9 @@ from customer_graph.schema.access import can_see_pii
 MASK = "***"
 REDACTED = "[redacted]"
 # Contact identifiers: what reaches a person. Usernames are e-mail addresses or phone numbers more often than not.
-CONTACT_IDENTIFIERS = frozenset({IdentifierType.EMAIL, IdentifierType.MOBILE, IdentifierType.USERNAME,
-                                 IdentifierType.WECHAT, IdentifierType.LINE})
+CONTACT_IDENTIFIERS = frozenset(
+    {IdentifierType.EMAIL, IdentifierType.MOBILE, IdentifierType.USERNAME, IdentifierType.WECHAT, IdentifierType.LINE}
+)
 PERSONAL_CONFLICT_FIELDS = frozenset({"birthDate"})
 
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")  # not ': it quotes
@@ -77,8 +78,7 @@ class NullWithoutPii(FieldExtension):
     def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
         return next_(source, info, **kwargs) if can_see_pii(info.context) else None
 
-    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info,
-                            **kwargs: Any) -> Any:
+    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
         return await next_(source, info, **kwargs) if can_see_pii(info.context) else None
 
 

@@ -16,16 +16,20 @@ from customer_graph.resolvers.mutations.set_subscriptions import set_subscriptio
 from customer_graph.resolvers.mutations.update_customer import update_customer
 from customer_graph.resolvers.mutations.upsert_address import upsert_address
 
-_KEY = "Every mutation takes an idempotencyKey (or the Idempotency-Key header): the same key with the same input " \
-       "returns the stored result without calling any provider; with a different input it is refused."
+_KEY = (
+    "Every mutation takes an idempotencyKey (or the Idempotency-Key header): the same key with the same input "
+    "returns the stored result without calling any provider; with a different input it is refused."
+)
 
 
 @strawberry.type(description=_KEY)
 class Mutation:
-    create_customer = strawberry.mutation(resolver=create_customer,
-                                          description="Create one person at each chosen provider (default: all).")
-    update_customer = strawberry.mutation(resolver=update_customer,
-                                          description="Change profile fields; left out: unchanged; null: cleared.")
+    create_customer = strawberry.mutation(
+        resolver=create_customer, description="Create one person at each chosen provider (default: all)."
+    )
+    update_customer = strawberry.mutation(
+        resolver=update_customer, description="Change profile fields; left out: unchanged; null: cleared."
+    )
     add_identifier = strawberry.mutation(resolver=add_identifier)
     remove_identifier = strawberry.mutation(resolver=remove_identifier)
     upsert_address = strawberry.mutation(resolver=upsert_address)
@@ -33,6 +37,7 @@ class Mutation:
     set_subscriptions = strawberry.mutation(resolver=set_subscriptions)
     enroll_in_loyalty_program = strawberry.mutation(resolver=enroll_in_loyalty_program)
     set_customer_status = strawberry.mutation(resolver=set_customer_status)
-    merge_customers = strawberry.mutation(resolver=merge_customers,
-                                          description="Merge the victim into the survivor (admin).")
+    merge_customers = strawberry.mutation(
+        resolver=merge_customers, description="Merge the victim into the survivor (admin)."
+    )
     erase_customer = strawberry.mutation(resolver=erase_customer, description="GDPR erasure at every provider (admin).")

@@ -90,9 +90,12 @@ class CreateCustomerInput:
     subscriptions: list[SubscriptionFields] | None = None
 
 
-@strawberry.input(name="AddressPatch", description="Parts of the customer's own address at each provider (Capillary's "
-                  "extended fields, Martjack's customer address, Open Loyalty's one address, TWC's default "
-                  "address): a part left out is unchanged; an explicit null clears it.")
+@strawberry.input(
+    name="AddressPatch",
+    description="Parts of the customer's own address at each provider (Capillary's "
+    "extended fields, Martjack's customer address, Open Loyalty's one address, TWC's default "
+    "address): a part left out is unchanged; an explicit null clears it.",
+)
 class AddressPatchFields:
     line1: str | None = strawberry.UNSET
     line2: str | None = strawberry.UNSET
@@ -120,41 +123,70 @@ class CustomerStatusInput(Enum):
 def _payload(name: str, codes: list[str], description: str) -> tuple[type, type, type]:
     """The error code enum, error type and payload type of one mutation."""
     code_enum: Any = cast(Any, strawberry.enum)(Enum(f"{name}ErrorCode", {c: c for c in codes}))
-    error = strawberry.type(type(f"{name}Error", (), {
-        "__annotations__": {"field": "str | None", "code": code_enum, "message": str},
-        "__module__": __name__,
-    }), description=f"Why the input of {name[0].lower()}{name[1:]} was refused.")
-    payload = strawberry.type(type(f"{name}Payload", (), {
-        "__annotations__": {"customer": Customer | None, "outcomes": list[ProviderOutcome],
-                            "user_errors": list[error],  # type: ignore[valid-type]  # made just above
-                            "write_id": strawberry.ID | None},
-        "__module__": __name__,
-    }), description=description)
+    error = strawberry.type(
+        type(
+            f"{name}Error",
+            (),
+            {
+                "__annotations__": {"field": "str | None", "code": code_enum, "message": str},
+                "__module__": __name__,
+            },
+        ),
+        description=f"Why the input of {name[0].lower()}{name[1:]} was refused.",
+    )
+    payload = strawberry.type(
+        type(
+            f"{name}Payload",
+            (),
+            {
+                "__annotations__": {
+                    "customer": Customer | None,
+                    "outcomes": list[ProviderOutcome],
+                    "user_errors": list[error],  # type: ignore[valid-type]  # made just above
+                    "write_id": strawberry.ID | None,
+                },
+                "__module__": __name__,
+            },
+        ),
+        description=description,
+    )
     return code_enum, error, payload
 
 
 _COMMON = ["NOT_FOUND", "PROVIDER_NOT_CONFIGURED", "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_USE"]
 
 CreateCustomerErrorCode, CreateCustomerError, CreateCustomerPayload = _payload(
-    "CreateCustomer", ["REQUIRED", "INVALID_EMAIL", "INVALID_MOBILE", "INVALID", *_COMMON],
-    "The customer created, with what each chosen provider did.")
+    "CreateCustomer",
+    ["REQUIRED", "INVALID_EMAIL", "INVALID_MOBILE", "INVALID", *_COMMON],
+    "The customer created, with what each chosen provider did.",
+)
 UpdateCustomerErrorCode, UpdateCustomerError, UpdateCustomerPayload = _payload(
-    "UpdateCustomer", ["INVALID", "EMPTY_PATCH", *_COMMON], "The customer after the update.")
+    "UpdateCustomer", ["INVALID", "EMPTY_PATCH", *_COMMON], "The customer after the update."
+)
 AddIdentifierErrorCode, AddIdentifierError, AddIdentifierPayload = _payload(
-    "AddIdentifier", ["INVALID_EMAIL", "INVALID_MOBILE", "INVALID", *_COMMON], "The customer after the change.")
+    "AddIdentifier", ["INVALID_EMAIL", "INVALID_MOBILE", "INVALID", *_COMMON], "The customer after the change."
+)
 RemoveIdentifierErrorCode, RemoveIdentifierError, RemoveIdentifierPayload = _payload(
-    "RemoveIdentifier", ["INVALID_EMAIL", "INVALID_MOBILE", "INVALID", *_COMMON], "The customer after the change.")
+    "RemoveIdentifier", ["INVALID_EMAIL", "INVALID_MOBILE", "INVALID", *_COMMON], "The customer after the change."
+)
 UpsertAddressErrorCode, UpsertAddressError, UpsertAddressPayload = _payload(
-    "UpsertAddress", ["REQUIRED", "INVALID", *_COMMON], "The customer after the change.")
+    "UpsertAddress", ["REQUIRED", "INVALID", *_COMMON], "The customer after the change."
+)
 RemoveAddressErrorCode, RemoveAddressError, RemoveAddressPayload = _payload(
-    "RemoveAddress", ["INVALID", *_COMMON], "The customer after the change.")
+    "RemoveAddress", ["INVALID", *_COMMON], "The customer after the change."
+)
 SetSubscriptionsErrorCode, SetSubscriptionsError, SetSubscriptionsPayload = _payload(
-    "SetSubscriptions", ["REQUIRED", "DUPLICATE", *_COMMON], "The customer after the change.")
+    "SetSubscriptions", ["REQUIRED", "DUPLICATE", *_COMMON], "The customer after the change."
+)
 EnrollInLoyaltyProgramErrorCode, EnrollInLoyaltyProgramError, EnrollInLoyaltyProgramPayload = _payload(
-    "EnrollInLoyaltyProgram", ["UNKNOWN_PROGRAM", *_COMMON], "The customer after the enrolment.")
+    "EnrollInLoyaltyProgram", ["UNKNOWN_PROGRAM", *_COMMON], "The customer after the enrolment."
+)
 SetCustomerStatusErrorCode, SetCustomerStatusError, SetCustomerStatusPayload = _payload(
-    "SetCustomerStatus", [*_COMMON], "The customer after the change.")
+    "SetCustomerStatus", [*_COMMON], "The customer after the change."
+)
 MergeCustomersErrorCode, MergeCustomersError, MergeCustomersPayload = _payload(
-    "MergeCustomers", ["SAME_CUSTOMER", *_COMMON], "The surviving customer; the victim's id now resolves to it.")
+    "MergeCustomers", ["SAME_CUSTOMER", *_COMMON], "The surviving customer; the victim's id now resolves to it."
+)
 EraseCustomerErrorCode, EraseCustomerError, EraseCustomerPayload = _payload(
-    "EraseCustomer", [*_COMMON], "What each provider erased; customer is null once nothing of it remains.")
+    "EraseCustomer", [*_COMMON], "What each provider erased; customer is null once nothing of it remains."
+)

@@ -36,8 +36,9 @@ CustomerStatusEnum = strawberry.enum(CustomerStatus, name="CustomerStatus")
 ChannelEnum = strawberry.enum(Channel, name="Channel")
 SubscriptionKindEnum = strawberry.enum(SubscriptionKind, name="SubscriptionKind")
 SubscriptionStatusEnum = strawberry.enum(SubscriptionStatus, name="SubscriptionStatus")
-OperationEnum = strawberry.enum(Operation, name="Operation",
-                                description="A read or write operation, as in design.md's write table.")
+OperationEnum = strawberry.enum(
+    Operation, name="Operation", description="A read or write operation, as in design.md's write table."
+)
 SupportEnum = strawberry.enum(Support, name="Support")
 CircuitStateEnum = strawberry.enum(CircuitState, name="CircuitState")
 
@@ -57,8 +58,12 @@ class Node:
 @strawberry.type(description="An identifier one provider holds for the customer, normalised.")
 class Identifier:
     type: IdentifierType
-    value: str = strawberry.field(extensions=[MaskIdentifierValue()], description=(
-        "Masked for e-mail, mobile, username, WeChat and LINE identifiers without the customers:pii scope."))
+    value: str = strawberry.field(
+        extensions=[MaskIdentifierValue()],
+        description=(
+            "Masked for e-mail, mobile, username, WeChat and LINE identifiers without the customers:pii scope."
+        ),
+    )
     provider: Provider
     source: str | None = strawberry.field(description="The Capillary source holding it, where it applies.")
 
@@ -117,7 +122,8 @@ class ConflictValue:
 class Conflict:
     field: str
     values: list[ConflictValue] = strawberry.field(
-        extensions=[MaskConflictValues()], description="Masked for birthDate without the customers:pii scope.")
+        extensions=[MaskConflictValues()], description="Masked for birthDate without the customers:pii scope."
+    )
 
 
 @strawberry.federation.type(keys=["id"], description="A person, unified across every provider that knows them.")
@@ -130,8 +136,9 @@ class Customer(Node):
     first_name: str | None = strawberry.field(resolver=fields.first_name)
     last_name: str | None = strawberry.field(resolver=fields.last_name)
     display_name: str | None = strawberry.field(resolver=fields.display_name)
-    birth_date: date | None = strawberry.field(resolver=fields.birth_date, extensions=[NullWithoutPii()],
-                                               description="Null without the customers:pii scope.")
+    birth_date: date | None = strawberry.field(
+        resolver=fields.birth_date, extensions=[NullWithoutPii()], description="Null without the customers:pii scope."
+    )
     gender: Gender | None = strawberry.field(resolver=fields.gender)
     status: CustomerStatus | None = strawberry.field(resolver=fields.status)
     identifiers: list[Identifier | None] = strawberry.field(resolver=fields.identifiers)
@@ -173,7 +180,8 @@ class CustomerConnection:
     page_info: PageInfo
     total_count: int | None = strawberry.field(
         description="Matching records across the providers searched: an upper bound on distinct customers "
-        "(a person found in two providers counts twice); null when a provider does not say.")
+        "(a person found in two providers counts twice); null when a provider does not say."
+    )
 
 
 @strawberry.type
@@ -188,4 +196,3 @@ class ProviderInfo:
     health: ProviderHealth
     circuit_state: CircuitState
     capabilities: list[Capability]
-

@@ -37,8 +37,7 @@ JOURNAL_RETRY_INTERVAL = 1.0
 class GraphQLView(GraphQLHTTPView):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         gateway: Gateway = request.app.state.gateway
-        return Context(gateway=gateway, loaders=gateway.loaders(), request=request,
-                       **self.security_context(request))
+        return Context(gateway=gateway, loaders=gateway.loaders(), request=request, **self.security_context(request))
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         count_graphql_errors(result.errors)
@@ -49,9 +48,15 @@ class GraphQLView(GraphQLHTTPView):
         return orjson.dumps(data)
 
 
-def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRoute] = (),
-               graphiql: bool = True, schema: Any = None, metrics: bool = True,
-               security: Security | None = None) -> Starlette:
+def create_app(
+    gateway_factory: GatewayFactory,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    graphiql: bool = True,
+    schema: Any = None,
+    metrics: bool = True,
+    security: Security | None = None,
+) -> Starlette:
     """The app. ``security`` (authentication, limits, rate limits: ``server.http.Security``) defaults to no
     authentication, for tests and embedding; ``customer-graph serve`` and ``demo`` always give one."""
 
@@ -70,8 +75,9 @@ def create_app(gateway_factory: GatewayFactory, *, extra_routes: Sequence[BaseRo
                 await journal
             await gateway.aclose()
 
-    view = GraphQLView(schema or default_schema, security=security or Security(),
-                       graphql_ide="graphiql" if graphiql else None)
+    view = GraphQLView(
+        schema or default_schema, security=security or Security(), graphql_ide="graphiql" if graphiql else None
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

@@ -135,9 +135,17 @@ def load_jwks(document: Any) -> dict[str | None, jwt.PyJWK]:
 
 
 class JwtBearer:
-    def __init__(self, *, hs256_secret: bytes | None = None, jwks: JwksFile | None = None,
-                 issuer: str | None = None, audience: str | Sequence[str] | None = None,
-                 client_id_claim: str = "sub", scope_claim: str = "scope", leeway_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        hs256_secret: bytes | None = None,
+        jwks: JwksFile | None = None,
+        issuer: str | None = None,
+        audience: str | Sequence[str] | None = None,
+        client_id_claim: str = "sub",
+        scope_claim: str = "scope",
+        leeway_seconds: float = 30.0,
+    ) -> None:
         if hs256_secret is None and jwks is None:
             raise ValueError("a JWT authenticator needs an HS256 secret or a JWKS file")
         self.hs256_secret = hs256_secret
@@ -168,8 +176,15 @@ class JwtBearer:
         else:
             raise AuthenticationFailed("the bearer token's algorithm is not accepted here")
         try:
-            claims = jwt.decode(token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
-                                leeway=self.leeway, options={"require": ["exp"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp"]},
+            )
         except jwt.ExpiredSignatureError:
             raise AuthenticationFailed("the bearer token has expired") from None
         except jwt.PyJWTError:

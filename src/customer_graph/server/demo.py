@@ -28,8 +28,9 @@ from customer_graph.simulators.dataset import Dataset, Person
 CAPILLARY_RATE_LIMIT = 600
 
 
-def demo_settings(sim_base_url: str, store_url: str = "sqlite://:memory:",
-                  policies: dict[str, dict[str, object]] | None = None) -> Settings:
+def demo_settings(
+    sim_base_url: str, store_url: str = "sqlite://:memory:", policies: dict[str, dict[str, object]] | None = None
+) -> Settings:
     """Settings for the gateway against the simulators served at ``sim_base_url`` (e.g. ``http://h:p/sim``);
     ``policies`` replaces a provider's call policy (``{"twc": {"deadline": 1}}``)."""
     from customer_graph.simulators.dataset import CAPILLARY_PROGRAMS
@@ -39,17 +40,34 @@ def demo_settings(sim_base_url: str, store_url: str = "sqlite://:memory:",
     from customer_graph.simulators.twc.app import DEMO_CLIENT
 
     providers: dict[str, dict[str, object]] = {
-        "capillary": {"base_url": f"{sim_base_url}/capillary", "auth": "oauth", "oauth_key": "demo-key",
-                      "oauth_secret": "demo-secret", "policy": {"rate_limit_per_minute": CAPILLARY_RATE_LIMIT},
-                      "program_names": {str(pid): name for pid, name, _ in CAPILLARY_PROGRAMS},
-                      "programs": [str(pid) for pid, _, _ in CAPILLARY_PROGRAMS]},
-        "martjack": {"base_url": f"{sim_base_url}/martjack", "merchant_id": DEMO_APP.merchant_id,
-                     "public_key": DEMO_APP.public_key, "secret": DEMO_APP.secret},
-        "openloyalty": {"base_url": f"{sim_base_url}/openloyalty", "store_code": STORE_CODE,
-                        "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD,
-                        "programs": [STORE_CODE, *(level.level_id for level in LEVELS)]},
-        "twc": {"base_url": f"{sim_base_url}/twc", "tenant": DEMO_CLIENT.tenant,
-                "client_id": DEMO_CLIENT.client_id, "client_secret": DEMO_CLIENT.client_secret},
+        "capillary": {
+            "base_url": f"{sim_base_url}/capillary",
+            "auth": "oauth",
+            "oauth_key": "demo-key",
+            "oauth_secret": "demo-secret",
+            "policy": {"rate_limit_per_minute": CAPILLARY_RATE_LIMIT},
+            "program_names": {str(pid): name for pid, name, _ in CAPILLARY_PROGRAMS},
+            "programs": [str(pid) for pid, _, _ in CAPILLARY_PROGRAMS],
+        },
+        "martjack": {
+            "base_url": f"{sim_base_url}/martjack",
+            "merchant_id": DEMO_APP.merchant_id,
+            "public_key": DEMO_APP.public_key,
+            "secret": DEMO_APP.secret,
+        },
+        "openloyalty": {
+            "base_url": f"{sim_base_url}/openloyalty",
+            "store_code": STORE_CODE,
+            "username": ADMIN_USERNAME,
+            "password": ADMIN_PASSWORD,
+            "programs": [STORE_CODE, *(level.level_id for level in LEVELS)],
+        },
+        "twc": {
+            "base_url": f"{sim_base_url}/twc",
+            "tenant": DEMO_CLIENT.tenant,
+            "client_id": DEMO_CLIENT.client_id,
+            "client_secret": DEMO_CLIENT.client_secret,
+        },
     }
     for name, policy in (policies or {}).items():
         providers[name]["policy"] = policy
@@ -68,10 +86,15 @@ class DemoKeys:
         return cls(every_scope or f"cg_demo_{secrets.token_urlsafe(24)}", f"cg_demo_{secrets.token_urlsafe(24)}")
 
     def security(self) -> Security:
-        return Security(authenticator=ApiKeys({
-            key_digest(self.every_scope): Principal("demo", ALL_SCOPES),
-            key_digest(self.without_pii): Principal("demo-without-pii", frozenset({READ, WRITE})),
-        }), rate_limiter=TokenBucket(per_minute=6_000))
+        return Security(
+            authenticator=ApiKeys(
+                {
+                    key_digest(self.every_scope): Principal("demo", ALL_SCOPES),
+                    key_digest(self.without_pii): Principal("demo-without-pii", frozenset({READ, WRITE})),
+                }
+            ),
+            rate_limiter=TokenBucket(per_minute=6_000),
+        )
 
 
 def graphiql_url(base_url: str, api_key: str) -> str:
@@ -86,8 +109,9 @@ def create_demo_app(dataset: Dataset, host: str, port: int, keys: DemoKeys | Non
     async def gateway() -> Gateway:
         return build_gateway(settings)
 
-    return create_app(gateway, extra_routes=[Mount("/sim", app=simulators)],
-                      security=(keys or DemoKeys.new()).security())
+    return create_app(
+        gateway, extra_routes=[Mount("/sim", app=simulators)], security=(keys or DemoKeys.new()).security()
+    )
 
 
 @dataclass(frozen=True)
@@ -99,24 +123,29 @@ class Example:
 def examples(dataset: Dataset) -> list[Example]:
     """Three queries worth running first, with values from this dataset."""
     # Someone in all four providers whose name one of them spells differently: survivorship and conflicts show.
-    everywhere = next((p for p in dataset.persons if _in_all_four(p) and _spelled_differently(p)),
-                      next(p for p in dataset.persons if _in_all_four(p)))
+    everywhere = next(
+        (p for p in dataset.persons if _in_all_four(p) and _spelled_differently(p)),
+        next(p for p in dataset.persons if _in_all_four(p)),
+    )
     return [
-        Example("One customer, found by e-mail in all four providers and merged",
-                '{ customerByIdentifier(type: EMAIL, value: "%s") {\n'
-                "    id displayName birthDate\n"
-                "    records { provider recordId }\n"
-                "    identifiers(types: [EMAIL, MOBILE]) { type value provider source }\n"
-                "    loyaltyPrograms { provider name points tier }\n"
-                "    conflicts { field values { provider value } }\n"
-                "} }" % everywhere.email),
-        Example("A page of search results",
-                '{ customers(search: "%s", first: 3) {\n'
-                "    totalCount pageInfo { hasNextPage }\n"
-                "    edges { node { displayName records { provider } } }\n"
-                "} }" % everywhere.last_name),
-        Example("The providers and their health",
-                "{ providers { name health circuitState } }"),
+        Example(
+            "One customer, found by e-mail in all four providers and merged",
+            '{ customerByIdentifier(type: EMAIL, value: "%s") {\n'
+            "    id displayName birthDate\n"
+            "    records { provider recordId }\n"
+            "    identifiers(types: [EMAIL, MOBILE]) { type value provider source }\n"
+            "    loyaltyPrograms { provider name points tier }\n"
+            "    conflicts { field values { provider value } }\n"
+            "} }" % everywhere.email,
+        ),
+        Example(
+            "A page of search results",
+            '{ customers(search: "%s", first: 3) {\n'
+            "    totalCount pageInfo { hasNextPage }\n"
+            "    edges { node { displayName records { provider } } }\n"
+            "} }" % everywhere.last_name,
+        ),
+        Example("The providers and their health", "{ providers { name health circuitState } }"),
     ]
 
 

@@ -90,8 +90,9 @@ class Security:
 class HTTPError(Exception):
     """A refusal before execution: an HTTP status, a code and a message safe to show."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
-                 **extensions: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -119,8 +120,12 @@ def negotiate(accept: str | None) -> str | None:
             elif name == "charset" and value not in ("utf-8", "utf8"):
                 q = 0.0
         media = media.lower()
-        matches = {GRAPHQL_RESPONSE_JSON: [GRAPHQL_RESPONSE_JSON], JSON: [JSON],
-                   "application/*": [GRAPHQL_RESPONSE_JSON, JSON], "*/*": [GRAPHQL_RESPONSE_JSON, JSON]}
+        matches = {
+            GRAPHQL_RESPONSE_JSON: [GRAPHQL_RESPONSE_JSON],
+            JSON: [JSON],
+            "application/*": [GRAPHQL_RESPONSE_JSON, JSON],
+            "*/*": [GRAPHQL_RESPONSE_JSON, JSON],
+        }
         for candidate in matches.get(media, ()):
             quality[candidate] = max(quality[candidate], q)
     if quality[GRAPHQL_RESPONSE_JSON] > 0 and quality[GRAPHQL_RESPONSE_JSON] >= quality[JSON]:
@@ -161,15 +166,21 @@ class GraphQLHTTPView(GraphQL[Context, None]):
 
     def security_context(self, request: HTTPConnection) -> dict[str, Any]:
         """What ``get_context`` puts on the ``Context`` for the schema: who asks, the limits, the request id."""
-        return {"principal": getattr(request.state, "principal", None), "limits": self.security.limits,
-                "request_id": request_id_of(request)}
+        return {
+            "principal": getattr(request.state, "principal", None),
+            "limits": self.security.limits,
+            "request_id": request_id_of(request),
+        }
 
     async def handle(self, request: Request) -> Response:
         request_id_of(request)
         media = negotiate(request.headers.get("accept"))
         try:
-            if (request.method == "GET" and self.graphql_ide
-                    and self.should_render_graphql_ide(self.request_adapter_class(request))):
+            if (
+                request.method == "GET"
+                and self.graphql_ide
+                and self.should_render_graphql_ide(self.request_adapter_class(request))
+            ):
                 return await self.render_graphql_ide(request)
             if media is None:
                 raise HTTPError(406, "NOT_ACCEPTABLE", f"this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}")
@@ -194,9 +205,12 @@ class GraphQLHTTPView(GraphQL[Context, None]):
         headers = request.headers
         if any(headers.get(name) for name in (*self.security.preflight_headers, *self.security.credential_headers)):
             return
-        raise HTTPError(400, "CSRF_PREFLIGHT_REQUIRED",
-                        "this request could have been sent by a page on another site: send it with Content-Type: "
-                        f"application/json, or with a {PREFLIGHT_HEADERS[0]} header")
+        raise HTTPError(
+            400,
+            "CSRF_PREFLIGHT_REQUIRED",
+            "this request could have been sent by a page on another site: send it with Content-Type: "
+            f"application/json, or with a {PREFLIGHT_HEADERS[0]} header",
+        )
 
     async def read_body(self, request: Request) -> Request:
         """The request again, over its body read in full: unless it is not JSON or is too large."""
@@ -237,11 +251,19 @@ class GraphQLHTTPView(GraphQL[Context, None]):
         try:
             principal = authenticator.authenticate(request.headers)
         except AuthenticationFailed as failure:
-            raise HTTPError(401, "UNAUTHENTICATED", str(failure),
-                            {"WWW-Authenticate": 'Bearer realm="customer-graph", error="invalid_token"'}) from None
+            raise HTTPError(
+                401,
+                "UNAUTHENTICATED",
+                str(failure),
+                {"WWW-Authenticate": 'Bearer realm="customer-graph", error="invalid_token"'},
+            ) from None
         if principal is None:
-            raise HTTPError(401, "UNAUTHENTICATED", "authentication required: send an X-API-Key header or an "
-                            "Authorization: Bearer token", {"WWW-Authenticate": 'Bearer realm="customer-graph"'})
+            raise HTTPError(
+                401,
+                "UNAUTHENTICATED",
+                "authentication required: send an X-API-Key header or an Authorization: Bearer token",
+                {"WWW-Authenticate": 'Bearer realm="customer-graph"'},
+            )
         return principal
 
     async def admit(self, principal: Principal) -> None:
@@ -250,8 +272,13 @@ class GraphQLHTTPView(GraphQL[Context, None]):
             return
         admission = await limiter.admit(principal.client_id)
         if not admission.allowed:
-            raise HTTPError(429, "RATE_LIMITED", "too many requests from this client", {
-                "Retry-After": admission.retry_after_header}, retryAfter=round(admission.retry_after, 3))
+            raise HTTPError(
+                429,
+                "RATE_LIMITED",
+                "too many requests from this client",
+                {"Retry-After": admission.retry_after_header},
+                retryAfter=round(admission.retry_after, 3),
+            )
 
     # -- execution and the response -------------------------------------------------------------------------
 
@@ -270,15 +297,22 @@ class GraphQLHTTPView(GraphQL[Context, None]):
         allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
         try:
             result = await self.schema.execute(
-                data.query, variable_values=data.variables, context_value=context, operation_name=data.operation_name,
-                allowed_operation_types=allowed, operation_extensions=data.extensions)
+                data.query,
+                variable_values=data.variables,
+                context_value=context,
+                operation_name=data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=data.extensions,
+            )
         except InvalidOperationTypeError as exc:
             if request.method == "GET":
                 raise HTTPError(405, "METHOD_NOT_ALLOWED", "mutations are sent with POST", {"Allow": "POST"}) from None
             raise HTTPError(400, "BAD_REQUEST", exc.as_http_error_reason(request.method)) from None
         except CannotGetOperationTypeError as exc:
-            result = PreExecutionError(data=None, errors=[GraphQLError(
-                exc.as_http_error_reason(), extensions={"code": "GRAPHQL_VALIDATION_FAILED"})])
+            result = PreExecutionError(
+                data=None,
+                errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": "GRAPHQL_VALIDATION_FAILED"})],
+            )
         except MissingQueryError:
             raise HTTPError(400, "BAD_REQUEST", "the request has no GraphQL query") from None
         shaped, request_error = self.shape(result, request_id_of(request))
@@ -287,8 +321,11 @@ class GraphQLHTTPView(GraphQL[Context, None]):
             payload.pop("data", None)
         if not self.sees_pii(request):
             payload = redact_response(payload)
-        response = Response(self.encode_json(payload), status_code=self.status(shaped, request_error, media),
-                            media_type=f"{media}; charset=utf-8")
+        response = Response(
+            self.encode_json(payload),
+            status_code=self.status(shaped, request_error, media),
+            media_type=f"{media}; charset=utf-8",
+        )
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.background:
             response.background = sub_response.background
@@ -298,8 +335,9 @@ class GraphQLHTTPView(GraphQL[Context, None]):
         """The result with every error typed (and unexpected ones masked); whether it is a request error."""
         errors = result.errors or []
         before_execution = isinstance(result, PreExecutionError)
-        request_error = before_execution or (result.data is None and bool(errors)
-                                             and all(e.path is None for e in errors))
+        request_error = before_execution or (
+            result.data is None and bool(errors) and all(e.path is None for e in errors)
+        )
         typed = [self.typed(error, before_execution, request_id) for error in errors] or None
         if request_error:
             return PreExecutionError(data=None, errors=typed, extensions=result.extensions), True
@@ -308,14 +346,24 @@ class GraphQLHTTPView(GraphQL[Context, None]):
     def typed(self, error: GraphQLError, before_execution: bool, request_id: str) -> GraphQLError:
         extensions = dict(error.extensions or {})
         original = error.original_error
-        if "code" not in extensions and (error.path is not None or (
-                original is not None and not isinstance(original, GraphQLError))):
+        if "code" not in extensions and (
+            error.path is not None or (original is not None and not isinstance(original, GraphQLError))
+        ):
             # Nobody turned this exception into an error for clients: a bug. Logged in full, shown by its id.
-            log.error("unexpected error in a GraphQL request; request id %s", request_id,
-                      exc_info=original if original is not None else error, extra={"request_id": request_id})
-            return GraphQLError("internal server error", nodes=error.nodes, source=error.source,
-                                positions=error.positions, path=error.path,
-                                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
+            log.error(
+                "unexpected error in a GraphQL request; request id %s",
+                request_id,
+                exc_info=original if original is not None else error,
+                extra={"request_id": request_id},
+            )
+            return GraphQLError(
+                "internal server error",
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            )
         if "code" not in extensions:
             if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
                 extensions["code"] = "GRAPHQL_PARSE_FAILED"
@@ -324,8 +372,15 @@ class GraphQLHTTPView(GraphQL[Context, None]):
             else:  # an error of the whole request raised while executing: its variables did not fit
                 extensions["code"] = "BAD_USER_INPUT"
         message = error.message if self.security.limits.field_suggestions else _SUGGESTION.sub("", error.message)
-        return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                            path=error.path, original_error=original, extensions=extensions)
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=original,
+            extensions=extensions,
+        )
 
     @staticmethod
     def status(result: ExecutionResult, request_error: bool, media: str) -> int:
@@ -349,5 +404,9 @@ class GraphQLHTTPView(GraphQL[Context, None]):
 
     def error_response(self, error: HTTPError, media: str) -> Response:
         body = {"errors": [{"message": error.message, "extensions": {"code": error.code, **error.extensions}}]}
-        return Response(self.encode_json(body), status_code=error.status, headers=error.headers,
-                        media_type=f"{media}; charset=utf-8")
+        return Response(
+            self.encode_json(body),
+            status_code=error.status,
+            headers=error.headers,
+            media_type=f"{media}; charset=utf-8",
+        )

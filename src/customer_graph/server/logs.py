@@ -27,10 +27,27 @@ import orjson
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("customer_graph_request_id", default=None)
 
-SAFE_FIELDS = frozenset({
-    "request_id", "method", "route", "status", "duration_ms", "write_id", "provider", "operation", "code",
-    "outcome", "path", "error_type", "attempts", "state", "version", "migration", "use",
-})
+SAFE_FIELDS = frozenset(
+    {
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "write_id",
+        "provider",
+        "operation",
+        "code",
+        "outcome",
+        "path",
+        "error_type",
+        "attempts",
+        "state",
+        "version",
+        "migration",
+        "use",
+    }
+)
 
 _SCRUB = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),

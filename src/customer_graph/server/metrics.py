@@ -52,31 +52,63 @@ gc_collector.GCCollector(registry=REGISTRY)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-HTTP_REQUESTS = Counter("customer_graph_http_requests_total", "HTTP requests by route and status.",
-                        ["method", "route", "status"], registry=REGISTRY)
-HTTP_DURATION = Histogram("customer_graph_http_request_duration_seconds", "HTTP request duration.",
-                          ["method", "route"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
-GRAPHQL_ERRORS = Counter("customer_graph_graphql_errors_total",
-                         "Errors in GraphQL responses by extensions.code (UNCLASSIFIED when it has none).",
-                         ["code"], registry=REGISTRY)
-PROVIDER_CALLS = Histogram("customer_graph_provider_call_duration_seconds",
-                           "Provider calls (retries and waits included) by outcome: OK or the error code.",
-                           ["provider", "operation", "outcome"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
-CIRCUIT_STATE = Gauge("customer_graph_provider_circuit_state",
-                      "Circuit breaker state per provider: 1 for the current state, 0 for the others.",
-                      ["provider", "state"], registry=REGISTRY)
-CIRCUIT_TRANSITIONS = Counter("customer_graph_provider_circuit_transitions_total",
-                              "Circuit breaker transitions per provider, by the state entered.",
-                              ["provider", "state"], registry=REGISTRY)
-RATE_LIMIT_WAITS = Histogram("customer_graph_rate_limit_wait_seconds",
-                             "Waits for a provider's rate limit (count: calls that waited).",
-                             ["provider"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
-                             registry=REGISTRY)
-CACHE_REQUESTS = Counter("customer_graph_cache_requests_total", "Response cache look-ups by result.",
-                         ["provider", "result"], registry=REGISTRY)
-REDIS_ERRORS = Counter("customer_graph_redis_errors_total",
-                       "Redis failures that made the gateway fall back (local rate limit, no cache).",
-                       ["use"], registry=REGISTRY)
+HTTP_REQUESTS = Counter(
+    "customer_graph_http_requests_total",
+    "HTTP requests by route and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "customer_graph_http_request_duration_seconds",
+    "HTTP request duration.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+GRAPHQL_ERRORS = Counter(
+    "customer_graph_graphql_errors_total",
+    "Errors in GraphQL responses by extensions.code (UNCLASSIFIED when it has none).",
+    ["code"],
+    registry=REGISTRY,
+)
+PROVIDER_CALLS = Histogram(
+    "customer_graph_provider_call_duration_seconds",
+    "Provider calls (retries and waits included) by outcome: OK or the error code.",
+    ["provider", "operation", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+CIRCUIT_STATE = Gauge(
+    "customer_graph_provider_circuit_state",
+    "Circuit breaker state per provider: 1 for the current state, 0 for the others.",
+    ["provider", "state"],
+    registry=REGISTRY,
+)
+CIRCUIT_TRANSITIONS = Counter(
+    "customer_graph_provider_circuit_transitions_total",
+    "Circuit breaker transitions per provider, by the state entered.",
+    ["provider", "state"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAITS = Histogram(
+    "customer_graph_rate_limit_wait_seconds",
+    "Waits for a provider's rate limit (count: calls that waited).",
+    ["provider"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+CACHE_REQUESTS = Counter(
+    "customer_graph_cache_requests_total",
+    "Response cache look-ups by result.",
+    ["provider", "result"],
+    registry=REGISTRY,
+)
+REDIS_ERRORS = Counter(
+    "customer_graph_redis_errors_total",
+    "Redis failures that made the gateway fall back (local rate limit, no cache).",
+    ["use"],
+    registry=REGISTRY,
+)
 
 # A label value is a name: letters, digits and a few separators, starting with a letter, at most 64 long.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:/{}-]{0,63}")

@@ -33,8 +33,9 @@ class FanOutObserver:
             observer.circuit_changed(provider, state)
 
 
-def call_observer(settings: ObservabilitySettings, providers: Iterable[Provider],
-                  extra: CallObserver | None = None) -> CallObserver:
+def call_observer(
+    settings: ObservabilitySettings, providers: Iterable[Provider], extra: CallObserver | None = None
+) -> CallObserver:
     """Metrics always (``/metrics`` may be off, counting is cheap); spans whenever the process traces."""
     observers: list[CallObserver] = [MetricsObserver(), tracing.TracingObserver()]
     if extra is not None:
@@ -49,7 +50,10 @@ def configure_process(settings: ObservabilitySettings) -> dict[str, Any]:
     uvicorn logs through ours, and its access log (which would carry query strings) is off."""
     configure_logging(settings.log_level, settings.log_format)
     if settings.tracing.enabled:
-        tracing.configure_tracing(exporter=settings.tracing.exporter, endpoint=settings.tracing.endpoint,
-                                  service_name=settings.tracing.service_name,
-                                  sample_ratio=settings.tracing.sample_ratio)
+        tracing.configure_tracing(
+            exporter=settings.tracing.exporter,
+            endpoint=settings.tracing.endpoint,
+            service_name=settings.tracing.service_name,
+            sample_ratio=settings.tracing.sample_ratio,
+        )
     return {"log_config": None, "access_log": False}

@@ -37,8 +37,14 @@ class TokenBucket:
     clients not seen for a while are dropped beyond ``max_clients`` (least recently used first); a dropped
     bucket comes back full, which only ever errs towards admitting."""
 
-    def __init__(self, per_minute: int, burst: int | None = None, *, max_clients: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int | None = None,
+        *,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
         self.rate = per_minute / 60.0

@@ -26,8 +26,9 @@ class SharedState:
     def __init__(self, settings: RedisSettings) -> None:
         self.settings = settings
         password = settings.password.get_secret_value() if settings.password else None
-        self.redis = Redis.from_url(settings.url, password=password, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                    health_check_interval=30)
+        self.redis = Redis.from_url(
+            settings.url, password=password, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+        )
 
     def key(self, *parts: str) -> str:
         return ":".join((self.settings.key_prefix, *parts))
@@ -41,10 +42,13 @@ class SharedState:
             policy = section.policy
             if policy.rate_limit_per_minute:
                 limiters[provider] = RedisRateLimiter(
-                    self.redis, self.key("ratelimit", provider.name), policy.rate_limit_per_minute,
+                    self.redis,
+                    self.key("ratelimit", provider.name),
+                    policy.rate_limit_per_minute,
                     policy.rate_limit_burst,
                     fallback=TokenBucket(policy.rate_limit_per_minute, policy.rate_limit_burst),
-                    on_error=lambda: redis_error("rate_limit"))
+                    on_error=lambda: redis_error("rate_limit"),
+                )
         return limiters
 
     def cached(self, connectors: Mapping[Provider, Connector]) -> dict[Provider, Connector]:
@@ -53,9 +57,16 @@ class SharedState:
         if not ttl:
             return dict(connectors)
         cache = RedisRecordCache(self.redis, self.key("cache"))
-        return {provider: CachingConnector(connector, cache, ttl, on_lookup=functools.partial(cache_lookup, provider),
-                                           on_error=functools.partial(redis_error, "cache"))
-                for provider, connector in connectors.items()}
+        return {
+            provider: CachingConnector(
+                connector,
+                cache,
+                ttl,
+                on_lookup=functools.partial(cache_lookup, provider),
+                on_error=functools.partial(redis_error, "cache"),
+            )
+            for provider, connector in connectors.items()
+        }
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -19,10 +19,16 @@ def build_security(settings: Settings, *, rate_limiter: ClientRateLimiter | None
     return Security(
         authenticator=build_authenticator(settings) if settings.auth.required else None,
         rate_limiter=rate_limiter,
-        limits=Limits(max_query_bytes=limits.max_query_bytes, max_tokens=limits.max_tokens,
-                      max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_cost=limits.max_cost,
-                      default_list_size=limits.default_list_size, introspection=server.introspection,
-                      field_suggestions=server.field_suggestions),
+        limits=Limits(
+            max_query_bytes=limits.max_query_bytes,
+            max_tokens=limits.max_tokens,
+            max_depth=limits.max_depth,
+            max_aliases=limits.max_aliases,
+            max_cost=limits.max_cost,
+            default_list_size=limits.default_list_size,
+            introspection=server.introspection,
+            field_suggestions=server.field_suggestions,
+        ),
         max_body_bytes=limits.max_body_bytes,
         csrf_prevention=server.csrf_prevention,
     )
@@ -32,13 +38,22 @@ def build_authenticator(settings: Settings) -> Authenticator:
     auth = settings.auth
     authenticators: list[Authenticator] = []
     if auth.api_keys:
-        authenticators.append(ApiKeys({key.digest(): Principal(key.client_id, frozenset(key.scopes) & ALL_SCOPES)
-                                       for key in auth.api_keys}))
+        authenticators.append(
+            ApiKeys(
+                {key.digest(): Principal(key.client_id, frozenset(key.scopes) & ALL_SCOPES) for key in auth.api_keys}
+            )
+        )
     if auth.jwt is not None:
         jwt = auth.jwt
-        authenticators.append(JwtBearer(
-            hs256_secret=jwt.hs256_secret.get_secret_value().encode() if jwt.hs256_secret is not None else None,
-            jwks=JwksFile(jwt.jwks_file) if jwt.jwks_file is not None else None,
-            issuer=jwt.issuer, audience=jwt.audience, client_id_claim=jwt.client_id_claim,
-            scope_claim=jwt.scope_claim, leeway_seconds=jwt.leeway_seconds))
+        authenticators.append(
+            JwtBearer(
+                hs256_secret=jwt.hs256_secret.get_secret_value().encode() if jwt.hs256_secret is not None else None,
+                jwks=JwksFile(jwt.jwks_file) if jwt.jwks_file is not None else None,
+                issuer=jwt.issuer,
+                audience=jwt.audience,
+                client_id_claim=jwt.client_id_claim,
+                scope_claim=jwt.scope_claim,
+                leeway_seconds=jwt.leeway_seconds,
+            )
+        )
     return Authenticators(authenticators)

@@ -77,9 +77,11 @@ class TelemetryMiddleware:
             seconds = time.perf_counter() - started
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(seconds)
-            log.log(logging.DEBUG if route in _QUIET_ROUTES else logging.INFO, "request",
-                    extra={"method": method, "route": route, "status": status,
-                           "duration_ms": round(seconds * 1000, 2)})
+            log.log(
+                logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
+                "request",
+                extra={"method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 2)},
+            )
             REQUEST_ID.reset(token)
 
     @staticmethod
@@ -91,15 +93,30 @@ class TelemetryMiddleware:
 
         return send_after_flush
 
-    async def _traced(self, current: Tracer, scope: Scope, receive: Receive, send: Send, method: str,
-                      route: str, status: Callable[[], int]) -> None:
+    async def _traced(
+        self,
+        current: Tracer,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        method: str,
+        route: str,
+        status: Callable[[], int],
+    ) -> None:
         from opentelemetry.propagate import extract
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
-        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
-                   if k in (b"traceparent", b"tracestate")}
-        with current.start_as_current_span(f"{method} {route}", context=extract(carrier), kind=SpanKind.SERVER,
-                                           attributes={"http.request.method": method, "http.route": route}) as span:
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in (b"traceparent", b"tracestate")
+        }
+        with current.start_as_current_span(
+            f"{method} {route}",
+            context=extract(carrier),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": route},
+        ) as span:
             await self.app(scope, receive, send)
             code = status()
             span.set_attribute("http.response.status_code", code)

@@ -38,8 +38,9 @@ def configure_tracing(*, exporter: str, endpoint: str, service_name: str, sample
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}),
-                              sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}), sampler=ParentBased(TraceIdRatioBased(sample_ratio))
+    )
     span_exporter: SpanExporter
     if exporter == "console":
         span_exporter = ConsoleSpanExporter()
@@ -83,11 +84,16 @@ class TracingObserver:
         from customer_graph.server.metrics import label
 
         end = time.time_ns()
-        span = current.start_span(f"{provider.name} {label(operation)}", kind=SpanKind.CLIENT,
-                                  start_time=end - int(seconds * 1e9),
-                                  attributes={"customer_graph.provider": provider.name,
-                                              "customer_graph.operation": label(operation),
-                                              "customer_graph.outcome": label(outcome)})
+        span = current.start_span(
+            f"{provider.name} {label(operation)}",
+            kind=SpanKind.CLIENT,
+            start_time=end - int(seconds * 1e9),
+            attributes={
+                "customer_graph.provider": provider.name,
+                "customer_graph.operation": label(operation),
+                "customer_graph.outcome": label(outcome),
+            },
+        )
         if outcome != "OK":
             span.set_status(Status(StatusCode.ERROR, label(outcome)))
         span.end(end_time=end)

@@ -28,9 +28,15 @@ from customer_graph.writes.crosswalk import crosswalk_hook
 from customer_graph.writes.executor import WriteExecutor
 
 
-def build_connector(provider: Provider, section: object, *, transport: httpx.AsyncBaseTransport | None = None,
-                    observer: CallObserver | None = None, policy: Policy | None = None,
-                    limiter: RateLimiter | None = None) -> Connector:
+def build_connector(
+    provider: Provider,
+    section: object,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    observer: CallObserver | None = None,
+    policy: Policy | None = None,
+    limiter: RateLimiter | None = None,
+) -> Connector:
     """One provider's connector from its settings section."""
     if isinstance(section, CapillarySettings):
         from customer_graph.connectors.capillary import (
@@ -47,34 +53,63 @@ def build_connector(provider: Provider, section: object, *, transport: httpx.Asy
         else:
             assert section.till_code and section.till_password
             credentials = TillCredentials(section.till_code, section.till_password.get_secret_value())
-        return CapillaryConnector(CapillaryConfig(base_url=section.base_url, credentials=credentials,
-                                                  source=section.source, program_names=section.program_names),
-                                  policy or section.policy.policy(), transport=transport, observer=observer,
-                                  limiter=limiter)
+        return CapillaryConnector(
+            CapillaryConfig(
+                base_url=section.base_url,
+                credentials=credentials,
+                source=section.source,
+                program_names=section.program_names,
+            ),
+            policy or section.policy.policy(),
+            transport=transport,
+            observer=observer,
+            limiter=limiter,
+        )
     if isinstance(section, MartjackSettings):
         from customer_graph.connectors.martjack import MartjackConfig, MartjackConnector
 
-        return MartjackConnector(MartjackConfig(
-            base_url=section.base_url, merchant_id=section.merchant_id, public_key=section.public_key,
-            secret=section.secret.get_secret_value(),
-        ), policy or section.policy.policy(), transport=transport, observer=observer,
-                                  limiter=limiter)
+        return MartjackConnector(
+            MartjackConfig(
+                base_url=section.base_url,
+                merchant_id=section.merchant_id,
+                public_key=section.public_key,
+                secret=section.secret.get_secret_value(),
+            ),
+            policy or section.policy.policy(),
+            transport=transport,
+            observer=observer,
+            limiter=limiter,
+        )
     if isinstance(section, OpenLoyaltySettings):
         from customer_graph.connectors.openloyalty import OpenLoyaltyConfig, OpenLoyaltyConnector
 
-        return OpenLoyaltyConnector(OpenLoyaltyConfig(
-            base_url=section.base_url, store_code=section.store_code, username=section.username,
-            password=section.password.get_secret_value(),
-        ), policy or section.policy.policy(), transport=transport, observer=observer,
-                                  limiter=limiter)
+        return OpenLoyaltyConnector(
+            OpenLoyaltyConfig(
+                base_url=section.base_url,
+                store_code=section.store_code,
+                username=section.username,
+                password=section.password.get_secret_value(),
+            ),
+            policy or section.policy.policy(),
+            transport=transport,
+            observer=observer,
+            limiter=limiter,
+        )
     if isinstance(section, TwcSettings):
         from customer_graph.connectors.twc import TwcConfig, TwcConnector
 
-        return TwcConnector(TwcConfig(
-            base_url=section.base_url, tenant=section.tenant, client_id=section.client_id,
-            client_secret=section.client_secret.get_secret_value(),
-        ), policy or section.policy.policy(), transport=transport, observer=observer,
-                                  limiter=limiter)
+        return TwcConnector(
+            TwcConfig(
+                base_url=section.base_url,
+                tenant=section.tenant,
+                client_id=section.client_id,
+                client_secret=section.client_secret.get_secret_value(),
+            ),
+            policy or section.policy.policy(),
+            transport=transport,
+            observer=observer,
+            limiter=limiter,
+        )
     raise TypeError(f"no connector for {provider}")
 
 
@@ -89,27 +124,53 @@ def open_store(url: str, *, password: str | None = None, schema: str = "public",
     raise ValueError("store.url: use sqlite:// or postgresql://")
 
 
-def build_gateway(settings: Settings, *, transports: Mapping[Provider, httpx.AsyncBaseTransport] | None = None,
-                  observer: CallObserver | None = None) -> Gateway:
+def build_gateway(
+    settings: Settings,
+    *,
+    transports: Mapping[Provider, httpx.AsyncBaseTransport] | None = None,
+    observer: CallObserver | None = None,
+) -> Gateway:
     observer = call_observer(settings.observability, settings.enabled_providers(), observer)
     shared = SharedState(settings.redis) if settings.redis is not None else None
     limiters = shared.rate_limiters(settings) if shared is not None else {}
-    connectors = {provider: build_connector(provider, section, transport=(transports or {}).get(provider),
-                                            observer=observer, limiter=limiters.get(provider))
-                  for provider, section in settings.enabled_providers().items()}
+    connectors = {
+        provider: build_connector(
+            provider,
+            section,
+            transport=(transports or {}).get(provider),
+            observer=observer,
+            limiter=limiters.get(provider),
+        )
+        for provider, section in settings.enabled_providers().items()
+    }
     if shared is not None:
         connectors = shared.cached(connectors)
-    rules = MatchRules([r for r in DEFAULT_RULES if r.name in settings.identity.rules],
-                       {p: c.lookup_types for p, c in connectors.items()})
-    store = open_store(settings.store.url, schema=settings.store.postgres_schema, pool_size=settings.store.pool_size,
-                       password=settings.store.password.get_secret_value() if settings.store.password else None)
+    rules = MatchRules(
+        [r for r in DEFAULT_RULES if r.name in settings.identity.rules],
+        {p: c.lookup_types for p, c in connectors.items()},
+    )
+    store = open_store(
+        settings.store.url,
+        schema=settings.store.postgres_schema,
+        pool_size=settings.store.pool_size,
+        password=settings.store.password.get_secret_value() if settings.store.password else None,
+    )
     survivorship = Survivorship(
         {field: list(order) for field, order in settings.identity.survivorship.items()},
         default_order=settings.identity.default_priority,
     )
     identity = IdentityService(store, rules, survivorship)
     executor = WriteExecutor(connectors, store, on_applied=crosswalk_hook(store))
-    programs = {provider: frozenset(section.programs) for provider, section in settings.enabled_providers().items()
-                if section.programs}
-    return Gateway(connectors=connectors, identity=identity, store=store, executor=executor, programs=programs,
-                   closers=[shared.aclose] if shared is not None else [])
+    programs = {
+        provider: frozenset(section.programs)
+        for provider, section in settings.enabled_providers().items()
+        if section.programs
+    }
+    return Gateway(
+        connectors=connectors,
+        identity=identity,
+        store=store,
+        executor=executor,
+        programs=programs,
+        closers=[shared.aclose] if shared is not None else [],
+    )

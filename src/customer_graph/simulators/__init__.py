@@ -35,6 +35,5 @@ def provider_modules() -> dict[str, ModuleType]:
 
 def create_simulators_app(dataset: Dataset, options: SimulatorOptions | None = None) -> Starlette:
     options = options or SimulatorOptions(seed=dataset.seed)
-    mounts = [Mount(module.PREFIX, app=module.create_app(dataset, options))
-              for module in provider_modules().values()]
+    mounts = [Mount(module.PREFIX, app=module.create_app(dataset, options)) for module in provider_modules().values()]
     return Starlette(routes=mounts)

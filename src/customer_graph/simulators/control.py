@@ -97,8 +97,7 @@ class TokenStore:
         self._tokens: dict[str, Token] = {}
         self.issued: Counter[str] = Counter()
 
-    def issue(self, subject: str, *, kind: str = "access", ttl_seconds: float | None = None,
-              prefix: str = "") -> Token:
+    def issue(self, subject: str, *, kind: str = "access", ttl_seconds: float | None = None, prefix: str = "") -> Token:
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         token = Token(prefix + secrets.token_urlsafe(24), subject, self._clock() + ttl, kind)
         self._tokens[token.value] = token
@@ -225,8 +224,13 @@ class SimulatorState:
         ]
 
     async def _stats(self, request: Request) -> Response:
-        return JSONResponse({"total": sum(self.calls.values()), "calls": dict(sorted(self.calls.items())),
-                             "tokens_issued": dict(self.tokens.issued)})
+        return JSONResponse(
+            {
+                "total": sum(self.calls.values()),
+                "calls": dict(sorted(self.calls.items())),
+                "tokens_issued": dict(self.tokens.issued),
+            }
+        )
 
     async def _reset(self, request: Request) -> Response:
         data = request.query_params.get("data") in {"1", "true", "yes"}
@@ -253,8 +257,9 @@ class SimulatorState:
                 self.token_ttl_seconds = self.tokens.ttl_seconds = config.token_ttl_seconds
             if "rate_limit_per_minute" in config.model_fields_set:
                 self.rate_limit_per_minute = config.rate_limit_per_minute or None
-        return JSONResponse({"token_ttl_seconds": self.token_ttl_seconds,
-                             "rate_limit_per_minute": self.rate_limit_per_minute})
+        return JSONResponse(
+            {"token_ttl_seconds": self.token_ttl_seconds, "rate_limit_per_minute": self.rate_limit_per_minute}
+        )
 
     async def _expire_tokens(self, request: Request) -> Response:
         return JSONResponse({"expired": self.tokens.expire_all()})
@@ -266,8 +271,9 @@ def simulator_app(state: SimulatorState, routes: list[BaseRoute], openapi: dict[
     async def openapi_document(request: Request) -> Response:
         return JSONResponse(openapi)
 
-    app = Starlette(routes=[*routes, Route("/openapi.json", openapi_document, methods=["GET"]),
-                            *state.control_routes()])
+    app = Starlette(
+        routes=[*routes, Route("/openapi.json", openapi_document, methods=["GET"]), *state.control_routes()]
+    )
     app.state.simulator = state
     return app
 

@@ -34,41 +34,151 @@ DEFAULT_SEED = 42
 DEFAULT_CUSTOMERS = 200
 
 _FIRST_NAMES = {
-    "female": ["Katherine", "Jane", "Maria", "Aisha", "Olivia", "Priya", "Zofia", "Emma", "Sophie", "Chloe",
-               "Hannah", "Grace", "Mei", "Yuki", "Ana", "Lucy", "Ella", "Isla", "Amelia", "Freya"],
-    "male": ["John", "Michael", "Stephen", "Rahul", "Tomasz", "Liam", "Noah", "Oliver", "James", "Arjun",
-             "Mateusz", "Ethan", "Lucas", "Daniel", "Kenji", "Wei", "Leo", "Jacob", "Harry", "Samuel"],
+    "female": [
+        "Katherine",
+        "Jane",
+        "Maria",
+        "Aisha",
+        "Olivia",
+        "Priya",
+        "Zofia",
+        "Emma",
+        "Sophie",
+        "Chloe",
+        "Hannah",
+        "Grace",
+        "Mei",
+        "Yuki",
+        "Ana",
+        "Lucy",
+        "Ella",
+        "Isla",
+        "Amelia",
+        "Freya",
+    ],
+    "male": [
+        "John",
+        "Michael",
+        "Stephen",
+        "Rahul",
+        "Tomasz",
+        "Liam",
+        "Noah",
+        "Oliver",
+        "James",
+        "Arjun",
+        "Mateusz",
+        "Ethan",
+        "Lucas",
+        "Daniel",
+        "Kenji",
+        "Wei",
+        "Leo",
+        "Jacob",
+        "Harry",
+        "Samuel",
+    ],
 }
-_LAST_NAMES = ["Smith", "Jones", "Williams", "Brown", "Taylor", "Patel", "Sharma", "Kowalski", "Nowak",
-               "Wilson", "Davies", "Evans", "Thomas", "Roberts", "Walker", "Wright", "Thompson", "White",
-               "Hughes", "Edwards", "Green", "Hall", "Wood", "Harris", "Martin", "Clarke", "Lewis", "Singh",
-               "Tanaka", "Chen", "Wisniewski", "O'Brien", "MacDonald", "Lee", "Khan"]
+_LAST_NAMES = [
+    "Smith",
+    "Jones",
+    "Williams",
+    "Brown",
+    "Taylor",
+    "Patel",
+    "Sharma",
+    "Kowalski",
+    "Nowak",
+    "Wilson",
+    "Davies",
+    "Evans",
+    "Thomas",
+    "Roberts",
+    "Walker",
+    "Wright",
+    "Thompson",
+    "White",
+    "Hughes",
+    "Edwards",
+    "Green",
+    "Hall",
+    "Wood",
+    "Harris",
+    "Martin",
+    "Clarke",
+    "Lewis",
+    "Singh",
+    "Tanaka",
+    "Chen",
+    "Wisniewski",
+    "O'Brien",
+    "MacDonald",
+    "Lee",
+    "Khan",
+]
 # How another system might spell the same name: nicknames, typos, transliterations.
 _NAME_VARIANTS = {
-    "Katherine": "Kathy", "Jane": "Jayne", "Maria": "Marie", "Aisha": "Ayesha", "Olivia": "Liv",
-    "Zofia": "Sophia", "Sophie": "Sofie", "Hannah": "Hanna", "John": "Jon", "Michael": "Mike",
-    "Stephen": "Steven", "Rahul": "Raul", "Tomasz": "Tom", "James": "Jim", "Daniel": "Dan",
-    "Samuel": "Sam", "Smith": "Smyth", "Kowalski": "Kowalsky", "Wisniewski": "Wiśniewski",
-    "O'Brien": "OBrien", "MacDonald": "McDonald", "Thompson": "Thomson", "Clarke": "Clark",
+    "Katherine": "Kathy",
+    "Jane": "Jayne",
+    "Maria": "Marie",
+    "Aisha": "Ayesha",
+    "Olivia": "Liv",
+    "Zofia": "Sophia",
+    "Sophie": "Sofie",
+    "Hannah": "Hanna",
+    "John": "Jon",
+    "Michael": "Mike",
+    "Stephen": "Steven",
+    "Rahul": "Raul",
+    "Tomasz": "Tom",
+    "James": "Jim",
+    "Daniel": "Dan",
+    "Samuel": "Sam",
+    "Smith": "Smyth",
+    "Kowalski": "Kowalsky",
+    "Wisniewski": "Wiśniewski",
+    "O'Brien": "OBrien",
+    "MacDonald": "McDonald",
+    "Thompson": "Thomson",
+    "Clarke": "Clark",
 }
 _EMAIL_DOMAINS = ["example.com", "example.org", "mail.example", "post.example.net"]
 
 # Country, dialling region, and a few real places (city, state, postcode) to build addresses from.
 _PLACES: dict[str, list[tuple[str, str, str]]] = {
-    "GB": [("London", "Greater London", "SW1A 1AA"), ("Manchester", "Greater Manchester", "M1 1AE"),
-           ("Leeds", "West Yorkshire", "LS1 4DY"), ("Bristol", "Bristol", "BS1 4ST")],
-    "IN": [("Bengaluru", "Karnataka", "560001"), ("Mumbai", "Maharashtra", "400001"),
-           ("Chennai", "Tamil Nadu", "600001")],
+    "GB": [
+        ("London", "Greater London", "SW1A 1AA"),
+        ("Manchester", "Greater Manchester", "M1 1AE"),
+        ("Leeds", "West Yorkshire", "LS1 4DY"),
+        ("Bristol", "Bristol", "BS1 4ST"),
+    ],
+    "IN": [
+        ("Bengaluru", "Karnataka", "560001"),
+        ("Mumbai", "Maharashtra", "400001"),
+        ("Chennai", "Tamil Nadu", "600001"),
+    ],
     "AU": [("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000"), ("Brisbane", "QLD", "4000")],
     "PL": [("Warszawa", "Mazowieckie", "00-001"), ("Kraków", "Małopolskie", "30-001")],
     "US": [("Seattle", "WA", "98101"), ("Austin", "TX", "73301"), ("Boston", "MA", "02108")],
 }
-_STREETS = ["High Street", "Station Road", "Church Lane", "Park Avenue", "Market Street", "Mill Road",
-            "King Street", "Queen's Road", "Victoria Street", "Main Street"]
+_STREETS = [
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Avenue",
+    "Market Street",
+    "Mill Road",
+    "King Street",
+    "Queen's Road",
+    "Victoria Street",
+    "Main Street",
+]
 _CAPILLARY_SOURCES = ["INSTORE", "WECHAT", "MARTJACK", "LINE", "ECOMMERCE"]
 _OL_LEVELS = [("level0", "0.00%"), ("level1", "5.00%"), ("level2", "10.00%"), ("level3", "15.00%")]
-CAPILLARY_PROGRAMS = [(1016, "DemoProgram", ["Silver", "Gold", "Platinum"]),
-                       (1017, "PartnerProgram", ["Blue", "Black"])]
+CAPILLARY_PROGRAMS = [
+    (1016, "DemoProgram", ["Silver", "Gold", "Platinum"]),
+    (1017, "PartnerProgram", ["Blue", "Black"]),
+]
 
 
 @dataclass(frozen=True)
@@ -318,8 +428,9 @@ class _Generator:
         national = str(example.national_number)
         while True:
             tail = "".join(str(self.rng.randrange(10)) for _ in range(4))
-            candidate = phonenumbers.PhoneNumber(country_code=example.country_code,
-                                                 national_number=int(national[:-4] + tail))
+            candidate = phonenumbers.PhoneNumber(
+                country_code=example.country_code, national_number=int(national[:-4] + tail)
+            )
             e164 = phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164)
             if phonenumbers.is_valid_number(candidate) and e164 not in self.used_mobiles:
                 self.used_mobiles.add(e164)
@@ -328,11 +439,13 @@ class _Generator:
     def address(self, country: str) -> Address:
         city, state, postcode = self.rng.choice(_PLACES[country])
         line2 = self.rng.choice(["", "", f"Flat {self.rng.randrange(1, 40)}"])
-        return Address(f"{self.rng.randrange(1, 250)} {self.rng.choice(_STREETS)}", line2, city, state,
-                       postcode, country)
+        return Address(
+            f"{self.rng.randrange(1, 250)} {self.rng.choice(_STREETS)}", line2, city, state, postcode, country
+        )
 
-    def view(self, person: Person, *, email: str | None, mobile: str | None, address: Address | None,
-             vary_names: bool) -> ProviderView:
+    def view(
+        self, person: Person, *, email: str | None, mobile: str | None, address: Address | None, vary_names: bool
+    ) -> ProviderView:
         first, last = person.first_name, person.last_name
         if vary_names and not self.exact_names and self.rng.random() < 0.15:
             if first in _NAME_VARIANTS and self.rng.random() < 0.6:
@@ -364,18 +477,25 @@ class _Generator:
         programs = [self.capillary_program(*CAPILLARY_PROGRAMS[0])]
         if rng.random() < 0.25:
             programs.append(self.capillary_program(*CAPILLARY_PROGRAMS[1]))
-        consents = [Consent(channel, kind, rng.random() < 0.7)
-                    for channel in ("SMS", "EMAIL") for kind in ("TRANSACTIONAL", "MARKETING")
-                    if rng.random() < 0.8]
+        consents = [
+            Consent(channel, kind, rng.random() < 0.7)
+            for channel in ("SMS", "EMAIL")
+            for kind in ("TRANSACTIONAL", "MARKETING")
+            if rng.random() < 0.8
+        ]
         part = CapillaryPart(
-            view=view, customer_id=next(self.capillary_ids), external_id=f"EXT{rng.randrange(10**7, 10**8)}",
-            sources=sources, wechat_id=f"wx_{rng.getrandbits(48):012x}" if "WECHAT" in sources else None,
-            martjack_id=None, programs=programs, consents=consents,
+            view=view,
+            customer_id=next(self.capillary_ids),
+            external_id=f"EXT{rng.randrange(10**7, 10**8)}",
+            sources=sources,
+            wechat_id=f"wx_{rng.getrandbits(48):012x}" if "WECHAT" in sources else None,
+            martjack_id=None,
+            programs=programs,
+            consents=consents,
         )
         if rng.random() < 0.1:
             points = rng.randrange(10, 500)
-            part.victims.append(CapillaryVictim(next(self.capillary_ids), rng.choice(_CAPILLARY_SOURCES[1:]),
-                                                points))
+            part.victims.append(CapillaryVictim(next(self.capillary_ids), rng.choice(_CAPILLARY_SOURCES[1:]), points))
         return part
 
     def capillary_program(self, program_id: int, name: str, tiers: list[str]) -> LoyaltyBalance:
@@ -385,8 +505,13 @@ class _Generator:
         expired = rng.randrange(0, max(1, (lifetime - redeemed) // 4))
         tier_index = min(len(tiers) - 1, lifetime // 7_000)
         return LoyaltyBalance(
-            program_id=program_id, program_name=name, points=lifetime - redeemed - expired,
-            lifetime_points=lifetime, redeemed_points=redeemed, expired_points=expired, tier=tiers[tier_index],
+            program_id=program_id,
+            program_name=name,
+            points=lifetime - redeemed - expired,
+            lifetime_points=lifetime,
+            redeemed_points=redeemed,
+            expired_points=expired,
+            tier=tiers[tier_index],
             next_tier=tiers[tier_index + 1] if tier_index + 1 < len(tiers) else None,
             points_expiry=date(2027, 1, 1) + timedelta(days=rng.randrange(0, 700)),
         )
@@ -394,33 +519,58 @@ class _Generator:
     def martjack(self, person: Person) -> MartjackPart:
         rng = self.rng
         user_name = person.email if rng.random() < 0.7 else person.mobile.lstrip("+")
-        view = self.view(person, email=person.email, mobile=person.mobile.lstrip("+"), address=person.address,
-                         vary_names=True)
-        return MartjackPart(view=view, user_id=self.uuid(), user_info_id=self.uuid(), user_name=user_name,
-                            password=f"Demo-{rng.randrange(10**5, 10**6)}", addresses=[person.address],
-                            receive_offers=rng.random() < 0.5)
+        view = self.view(
+            person, email=person.email, mobile=person.mobile.lstrip("+"), address=person.address, vary_names=True
+        )
+        return MartjackPart(
+            view=view,
+            user_id=self.uuid(),
+            user_info_id=self.uuid(),
+            user_name=user_name,
+            password=f"Demo-{rng.randrange(10**5, 10**6)}",
+            addresses=[person.address],
+            receive_offers=rng.random() < 0.5,
+        )
 
     def openloyalty(self, person: Person) -> OpenLoyaltyPart:
         rng = self.rng
         number = phonenumbers.parse(person.mobile)
         spaced = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        view = self.view(person, email=person.email if rng.random() < 0.9 else None, mobile=spaced,
-                         address=person.address, vary_names=True)
+        view = self.view(
+            person,
+            email=person.email if rng.random() < 0.9 else None,
+            mobile=spaced,
+            address=person.address,
+            vary_names=True,
+        )
         level, percent = rng.choice(_OL_LEVELS)
         card = f"{rng.randrange(10**11, 10**12)}" if rng.random() < 0.7 else None
-        return OpenLoyaltyPart(view=view, customer_id=self.uuid(), loyalty_card_number=card,
-                               points=round(rng.uniform(0, 5_000), 2), level_name=level, level_percent=percent,
-                               marketing_email=rng.random() < 0.5, marketing_sms=rng.random() < 0.4)
+        return OpenLoyaltyPart(
+            view=view,
+            customer_id=self.uuid(),
+            loyalty_card_number=card,
+            points=round(rng.uniform(0, 5_000), 2),
+            level_name=level,
+            level_percent=percent,
+            marketing_email=rng.random() < 0.5,
+            marketing_sms=rng.random() < 0.4,
+        )
 
     def twc(self, person: Person) -> TwcPart:
         rng = self.rng
         mobile = person.mobile if rng.random() < 0.6 else None
-        view = self.view(person, email=self.messy_email(person.email), mobile=mobile, address=person.address,
-                         vary_names=True)
+        view = self.view(
+            person, email=self.messy_email(person.email), mobile=mobile, address=person.address, vary_names=True
+        )
         opted_in = rng.random() < 0.5
-        return TwcPart(view=view, customer_id=self.uuid(), customer_ref=None, addresses=[person.address],
-                       accepts_marketing=opted_in,
-                       marketing_optin_level=rng.choice(["single_opt_in", "confirmed_opt_in"]) if opted_in else None)
+        return TwcPart(
+            view=view,
+            customer_id=self.uuid(),
+            customer_ref=None,
+            addresses=[person.address],
+            accepts_marketing=opted_in,
+            marketing_optin_level=rng.choice(["single_opt_in", "confirmed_opt_in"]) if opted_in else None,
+        )
 
 
 def _replace_address(view: ProviderView, address: Address) -> ProviderView:

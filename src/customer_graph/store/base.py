@@ -40,8 +40,12 @@ class CrosswalkStore(Protocol):
     async def find_identifiers(self, keys: Sequence[IdentifierKey]) -> dict[IdentifierKey, list[RecordKey]]:
         """Records known to carry each identifier."""
 
-    async def link(self, person_id: str | None, records: Sequence[RecordKey],
-                   identifiers: Sequence[tuple[IdentifierKey, RecordKey]]) -> str:
+    async def link(
+        self,
+        person_id: str | None,
+        records: Sequence[RecordKey],
+        identifiers: Sequence[tuple[IdentifierKey, RecordKey]],
+    ) -> str:
         """Link records (not yet linked elsewhere) to ``person_id``, creating a person when None; index the
         identifiers. Returns the person id."""
 
@@ -112,8 +116,9 @@ class JournalStore(Protocol):
     (this process or, for a store shared by replicas, another one); it is not re-entrant.
     """
 
-    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep], *,
-                    write_id: str | None = None) -> JournalWrite:
+    async def begin(
+        self, mutation: str, person_id: str | None, steps: Sequence[JournalStep], *, write_id: str | None = None
+    ) -> JournalWrite:
         """Record the plan; ``write_id`` (default: a new one) lets a caller lock the write before it exists."""
 
     def lock_write(self, write_id: str) -> AbstractAsyncContextManager[bool]: ...

@@ -45,7 +45,10 @@ MIGRATION_LOCK = 1
 
 # (version, name, SQL). Append only: a released migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
-    (1, "initial", """
+    (
+        1,
+        "initial",
+        """
 CREATE TABLE persons (
     id text PRIMARY KEY,
     merged_into text,
@@ -104,7 +107,8 @@ CREATE TABLE audit_log (
     outcome text NOT NULL
 );
 CREATE INDEX audit_log_by_time ON audit_log (at);
-"""),
+""",
+    ),
 ]
 
 _RESOLVE = """
@@ -121,13 +125,21 @@ _NOW = "extract(epoch FROM clock_timestamp())"
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    await connection.set_type_codec("json", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads,
-                                    schema="pg_catalog")
+    await connection.set_type_codec(
+        "json", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+    )
 
 
 class PostgresStore:
-    def __init__(self, dsn: str, *, password: str | None = None, schema: str = "public", pool_size: int = 10,
-                 migrations: Sequence[tuple[int, str, str]] = MIGRATIONS) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        password: str | None = None,
+        schema: str = "public",
+        pool_size: int = 10,
+        migrations: Sequence[tuple[int, str, str]] = MIGRATIONS,
+    ) -> None:
         self._dsn = dsn
         self._password = password
         self.schema = schema
@@ -142,8 +154,10 @@ class PostgresStore:
     # -- connections and migrations ------------------------------------------------------------------------
 
     def _connect_kwargs(self) -> dict[str, Any]:
-        return {"password": self._password,
-                "server_settings": {"search_path": self.schema, "application_name": "customer-graph"}}
+        return {
+            "password": self._password,
+            "server_settings": {"search_path": self.schema, "application_name": "customer-graph"},
+        }
 
     async def open(self) -> None:
         """Connect and bring the schema up to date (idempotent; every method calls it)."""
@@ -152,8 +166,9 @@ class PostgresStore:
         async with self._opening:
             if self._pool is not None:
                 return
-            pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size,
-                                             init=_init_connection, **self._connect_kwargs())
+            pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=self._pool_size, init=_init_connection, **self._connect_kwargs()
+            )
             try:
                 async with pool.acquire() as connection:
                     await self._migrate(connection)
@@ -167,15 +182,16 @@ class PostgresStore:
         async with connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, MIGRATION_LOCK)
             await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                                     "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            await connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             applied = {row["version"] for row in await connection.fetch("SELECT version FROM schema_migrations")}
             for version, name, sql in sorted(self._migrations):
                 if version in applied:
                     continue
                 await connection.execute(sql)
-                await connection.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                         version, name)
+                await connection.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
                 applied_now.append(version)
         return applied_now
 
@@ -210,7 +226,9 @@ class PostgresStore:
         rows = await pool.fetch(
             "SELECT l.provider, l.record_id, l.person_id FROM links l "
             "JOIN unnest($1::text[], $2::text[]) AS k(provider, record_id) USING (provider, record_id)",
-            [r.provider.value for r in unique], [r.record_id for r in unique])
+            [r.provider.value for r in unique],
+            [r.record_id for r in unique],
+        )
         found: dict[RecordKey, str] = {}
         live: dict[str, str | None] = {}
         for row in rows:
@@ -225,8 +243,9 @@ class PostgresStore:
         live = await self._resolve(pool, person_id)
         if live is None:
             return []
-        rows = await pool.fetch("SELECT provider, record_id FROM links WHERE person_id = $1 "
-                                "ORDER BY linked_at, provider, record_id", live)
+        rows = await pool.fetch(
+            "SELECT provider, record_id FROM links WHERE person_id = $1 ORDER BY linked_at, provider, record_id", live
+        )
         return [RecordKey(Provider(row["provider"]), row["record_id"]) for row in rows]
 
     async def resolve(self, person_id: str) -> str | None:
@@ -246,7 +265,9 @@ class PostgresStore:
             "SELECT i.type, i.value, i.provider, i.record_id FROM identifiers i "
             "JOIN unnest($1::text[], $2::text[]) AS k(type, value) USING (type, value) "
             "ORDER BY i.provider, i.record_id",
-            [k.type.value for k in unique], [k.value for k in unique])
+            [k.type.value for k in unique],
+            [k.value for k in unique],
+        )
         by_value = {(k.type.value, k.value): k for k in unique}
         found: dict[IdentifierKey, list[RecordKey]] = {}
         for row in rows:
@@ -254,8 +275,12 @@ class PostgresStore:
             found.setdefault(key, []).append(RecordKey(Provider(row["provider"]), row["record_id"]))
         return found
 
-    async def link(self, person_id: str | None, records: Sequence[RecordKey],
-                   identifiers: Sequence[tuple[IdentifierKey, RecordKey]]) -> str:
+    async def link(
+        self,
+        person_id: str | None,
+        records: Sequence[RecordKey],
+        identifiers: Sequence[tuple[IdentifierKey, RecordKey]],
+    ) -> str:
         if person_id is None and not records:
             raise ValueError("a new person needs at least one record")
         pool = await self._db()
@@ -268,13 +293,19 @@ class PostgresStore:
                     "INSERT INTO links (provider, record_id, person_id) "
                     "SELECT provider, record_id, $3 FROM unnest($1::text[], $2::text[]) AS k(provider, record_id) "
                     "ON CONFLICT DO NOTHING",
-                    [r.provider.value for r in records], [r.record_id for r in records], person_id)
+                    [r.provider.value for r in records],
+                    [r.record_id for r in records],
+                    person_id,
+                )
             if identifiers:
                 await connection.execute(
                     "INSERT INTO identifiers (type, value, provider, record_id) "
                     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
-                    [k.type.value for k, _ in identifiers], [k.value for k, _ in identifiers],
-                    [r.provider.value for _, r in identifiers], [r.record_id for _, r in identifiers])
+                    [k.type.value for k, _ in identifiers],
+                    [k.value for k, _ in identifiers],
+                    [r.provider.value for _, r in identifiers],
+                    [r.record_id for _, r in identifiers],
+                )
         return person_id
 
     async def merge_persons(self, survivor_id: str, victim_id: str) -> None:
@@ -286,50 +317,98 @@ class PostgresStore:
     async def replace_record(self, old: RecordKey, new: RecordKey) -> None:
         pool = await self._db()
         async with pool.acquire() as connection, connection.transaction():
-            person = await connection.fetchval("SELECT person_id FROM links WHERE provider = $1 AND record_id = $2 "
-                                               "FOR UPDATE", old.provider.value, old.record_id)
+            person = await connection.fetchval(
+                "SELECT person_id FROM links WHERE provider = $1 AND record_id = $2 FOR UPDATE",
+                old.provider.value,
+                old.record_id,
+            )
             if person is None:
                 return
-            await connection.execute("INSERT INTO links (provider, record_id, person_id) VALUES ($1, $2, $3) "
-                                     "ON CONFLICT DO NOTHING", new.provider.value, new.record_id, person)
-            await connection.execute("DELETE FROM links WHERE provider = $1 AND record_id = $2",
-                                     old.provider.value, old.record_id)
-            await connection.execute("INSERT INTO identifiers (type, value, provider, record_id) "
-                                     "SELECT type, value, provider, $3 FROM identifiers "
-                                     "WHERE provider = $1 AND record_id = $2 ON CONFLICT DO NOTHING",
-                                     old.provider.value, old.record_id, new.record_id)
-            await connection.execute("DELETE FROM identifiers WHERE provider = $1 AND record_id = $2",
-                                     old.provider.value, old.record_id)
+            await connection.execute(
+                "INSERT INTO links (provider, record_id, person_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                new.provider.value,
+                new.record_id,
+                person,
+            )
+            await connection.execute(
+                "DELETE FROM links WHERE provider = $1 AND record_id = $2", old.provider.value, old.record_id
+            )
+            await connection.execute(
+                "INSERT INTO identifiers (type, value, provider, record_id) "
+                "SELECT type, value, provider, $3 FROM identifiers "
+                "WHERE provider = $1 AND record_id = $2 ON CONFLICT DO NOTHING",
+                old.provider.value,
+                old.record_id,
+                new.record_id,
+            )
+            await connection.execute(
+                "DELETE FROM identifiers WHERE provider = $1 AND record_id = $2", old.provider.value, old.record_id
+            )
 
     async def unindex(self, key: IdentifierKey, record: RecordKey) -> None:
         pool = await self._db()
-        await pool.execute("DELETE FROM identifiers WHERE type = $1 AND value = $2 AND provider = $3 "
-                           "AND record_id = $4", key.type.value, key.value, record.provider.value, record.record_id)
+        await pool.execute(
+            "DELETE FROM identifiers WHERE type = $1 AND value = $2 AND provider = $3 AND record_id = $4",
+            key.type.value,
+            key.value,
+            record.provider.value,
+            record.record_id,
+        )
 
     async def unlink(self, record: RecordKey) -> None:
         pool = await self._db()
         async with pool.acquire() as connection, connection.transaction():
-            await connection.execute("DELETE FROM links WHERE provider = $1 AND record_id = $2",
-                                     record.provider.value, record.record_id)
-            await connection.execute("DELETE FROM identifiers WHERE provider = $1 AND record_id = $2",
-                                     record.provider.value, record.record_id)
+            await connection.execute(
+                "DELETE FROM links WHERE provider = $1 AND record_id = $2", record.provider.value, record.record_id
+            )
+            await connection.execute(
+                "DELETE FROM identifiers WHERE provider = $1 AND record_id = $2",
+                record.provider.value,
+                record.record_id,
+            )
 
     # -- journal ----------------------------------------------------------------------------------------------
 
-    async def begin(self, mutation: str, person_id: str | None, steps: Sequence[JournalStep], *,
-                    write_id: str | None = None) -> JournalWrite:
-        write = JournalWrite(id=write_id or new_write_id(), mutation=mutation, person_id=person_id,
-                             status=WriteStatus.OPEN, created_at=time.time(), steps=list(steps))
+    async def begin(
+        self, mutation: str, person_id: str | None, steps: Sequence[JournalStep], *, write_id: str | None = None
+    ) -> JournalWrite:
+        write = JournalWrite(
+            id=write_id or new_write_id(),
+            mutation=mutation,
+            person_id=person_id,
+            status=WriteStatus.OPEN,
+            created_at=time.time(),
+            steps=list(steps),
+        )
         pool = await self._db()
         async with pool.acquire() as connection, connection.transaction():
-            await connection.execute("INSERT INTO journal_writes (id, mutation, person_id, status, created_at) "
-                                     "VALUES ($1, $2, $3, $4, $5)",
-                                     write.id, mutation, person_id, write.status.value, write.created_at)
+            await connection.execute(
+                "INSERT INTO journal_writes (id, mutation, person_id, status, created_at) VALUES ($1, $2, $3, $4, $5)",
+                write.id,
+                mutation,
+                person_id,
+                write.status.value,
+                write.created_at,
+            )
             await connection.executemany(
                 f"INSERT INTO journal_steps (write_id, {_STEP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
                 "$10)",
-                [(write.id, s.seq, s.provider.value, s.operation, s.args, s.status.value, s.attempts, s.error_code,
-                  s.result, s.next_attempt_at) for s in steps])
+                [
+                    (
+                        write.id,
+                        s.seq,
+                        s.provider.value,
+                        s.operation,
+                        s.args,
+                        s.status.value,
+                        s.attempts,
+                        s.error_code,
+                        s.result,
+                        s.next_attempt_at,
+                    )
+                    for s in steps
+                ],
+            )
         return write
 
     @contextlib.asynccontextmanager
@@ -341,16 +420,18 @@ class PostgresStore:
         try:
             async with self._lock_guard:
                 connection = await self._locks()
-                held = bool(await connection.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))",
-                                                      LOCK_NAMESPACE, write_id))
+                held = bool(
+                    await connection.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", LOCK_NAMESPACE, write_id)
+                )
             try:
                 yield held
             finally:
                 if held:
                     async with self._lock_guard:
                         if not connection.is_closed():
-                            await connection.execute("SELECT pg_advisory_unlock($1, hashtext($2))",
-                                                     LOCK_NAMESPACE, write_id)
+                            await connection.execute(
+                                "SELECT pg_advisory_unlock($1, hashtext($2))", LOCK_NAMESPACE, write_id
+                            )
         finally:
             self._locked.discard(write_id)
 
@@ -363,10 +444,17 @@ class PostgresStore:
 
     async def update_step(self, write_id: str, step: JournalStep) -> None:
         pool = await self._db()
-        await pool.execute("UPDATE journal_steps SET status = $1, attempts = $2, error_code = $3, result = $4, "
-                           "next_attempt_at = $5 WHERE write_id = $6 AND seq = $7",
-                           step.status.value, step.attempts, step.error_code, step.result, step.next_attempt_at,
-                           write_id, step.seq)
+        await pool.execute(
+            "UPDATE journal_steps SET status = $1, attempts = $2, error_code = $3, result = $4, "
+            "next_attempt_at = $5 WHERE write_id = $6 AND seq = $7",
+            step.status.value,
+            step.attempts,
+            step.error_code,
+            step.result,
+            step.next_attempt_at,
+            write_id,
+            step.seq,
+        )
 
     async def set_person(self, write_id: str, person_id: str) -> None:
         pool = await self._db()
@@ -385,21 +473,41 @@ class PostgresStore:
 
     async def _writes(self, where: str, *args: Any) -> list[JournalWrite]:
         pool = await self._db()
-        rows = await pool.fetch(f"SELECT id, mutation, person_id, status, created_at FROM journal_writes {where}",
-                                *args)
+        rows = await pool.fetch(
+            f"SELECT id, mutation, person_id, status, created_at FROM journal_writes {where}", *args
+        )
         if not rows:
             return []
-        steps = await pool.fetch(f"SELECT write_id, {_STEP_COLUMNS} FROM journal_steps WHERE write_id = ANY($1) "
-                                 "ORDER BY write_id, seq", [row["id"] for row in rows])
+        steps = await pool.fetch(
+            f"SELECT write_id, {_STEP_COLUMNS} FROM journal_steps WHERE write_id = ANY($1) ORDER BY write_id, seq",
+            [row["id"] for row in rows],
+        )
         by_write: dict[str, list[JournalStep]] = {}
         for s in steps:
-            by_write.setdefault(s["write_id"], []).append(JournalStep(
-                seq=s["seq"], provider=Provider(s["provider"]), operation=s["operation"], args=s["args"],
-                status=StepStatus(s["status"]), attempts=s["attempts"], error_code=s["error_code"],
-                result=s["result"], next_attempt_at=s["next_attempt_at"]))
-        return [JournalWrite(id=row["id"], mutation=row["mutation"], person_id=row["person_id"],
-                             status=WriteStatus(row["status"]), created_at=row["created_at"],
-                             steps=by_write.get(row["id"], [])) for row in rows]
+            by_write.setdefault(s["write_id"], []).append(
+                JournalStep(
+                    seq=s["seq"],
+                    provider=Provider(s["provider"]),
+                    operation=s["operation"],
+                    args=s["args"],
+                    status=StepStatus(s["status"]),
+                    attempts=s["attempts"],
+                    error_code=s["error_code"],
+                    result=s["result"],
+                    next_attempt_at=s["next_attempt_at"],
+                )
+            )
+        return [
+            JournalWrite(
+                id=row["id"],
+                mutation=row["mutation"],
+                person_id=row["person_id"],
+                status=WriteStatus(row["status"]),
+                created_at=row["created_at"],
+                steps=by_write.get(row["id"], []),
+            )
+            for row in rows
+        ]
 
     # -- idempotency keys -------------------------------------------------------------------------------------
 
@@ -411,11 +519,13 @@ class PostgresStore:
             inserted = await connection.fetchval(
                 "INSERT INTO idempotency_keys (key, request_hash, response, expires_at) "
                 f"VALUES ($1, $2, NULL, {_NOW} + $3) ON CONFLICT (key) DO NOTHING RETURNING true",
-                key, request_hash, float(ttl_seconds))
+                key,
+                request_hash,
+                float(ttl_seconds),
+            )
             if inserted:
                 return Claim(ClaimState.NEW)
-            row = await connection.fetchrow("SELECT request_hash, response FROM idempotency_keys WHERE key = $1",
-                                            key)
+            row = await connection.fetchrow("SELECT request_hash, response FROM idempotency_keys WHERE key = $1", key)
         if row is None:  # released between our insert and our read: the caller asks again
             return Claim(ClaimState.IN_PROGRESS)
         if row["request_hash"] != request_hash:
@@ -436,13 +546,30 @@ class PostgresStore:
 
     async def audit(self, event: AuditEvent) -> None:
         pool = await self._db()
-        await pool.execute("INSERT INTO audit_log (at, action, actor, subjects, write_id, outcome) "
-                           "VALUES ($1, $2, $3, $4, $5, $6)", event.at or time.time(), event.action, event.actor,
-                           list(event.subjects), event.write_id, event.outcome)
+        await pool.execute(
+            "INSERT INTO audit_log (at, action, actor, subjects, write_id, outcome) VALUES ($1, $2, $3, $4, $5, $6)",
+            event.at or time.time(),
+            event.action,
+            event.actor,
+            list(event.subjects),
+            event.write_id,
+            event.outcome,
+        )
 
     async def audit_events(self, limit: int = 100) -> list[AuditEvent]:
         pool = await self._db()
-        rows = await pool.fetch("SELECT at, action, actor, subjects, write_id, outcome FROM audit_log "
-                                "ORDER BY at DESC, id DESC LIMIT $1", limit)
-        return [AuditEvent(action=r["action"], actor=r["actor"], subjects=tuple(r["subjects"]),
-                           write_id=r["write_id"], outcome=r["outcome"], at=r["at"]) for r in rows]
+        rows = await pool.fetch(
+            "SELECT at, action, actor, subjects, write_id, outcome FROM audit_log ORDER BY at DESC, id DESC LIMIT $1",
+            limit,
+        )
+        return [
+            AuditEvent(
+                action=r["action"],
+                actor=r["actor"],
+                subjects=tuple(r["subjects"]),
+                write_id=r["write_id"],
+                outcome=r["outcome"],
+                at=r["at"],
+            )
+            for r in rows
+        ]

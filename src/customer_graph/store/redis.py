@@ -56,9 +56,17 @@ class Limiter(Protocol):
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, key: str, per_minute: int, burst: int | None = None, *,
-                 fallback: Limiter, on_error: Callable[[], None] = lambda: None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        key: str,
+        per_minute: int,
+        burst: int | None = None,
+        *,
+        fallback: Limiter,
+        on_error: Callable[[], None] = lambda: None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be positive")
         self.key = key

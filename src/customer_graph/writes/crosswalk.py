@@ -37,20 +37,26 @@ def crosswalk_hook(store: Store) -> AppliedHook:
             record = RecordKey(step.provider, step.args["record_id"])
             links = await store.links([record])
             if record in links:
-                await store.link(links[record], [],
-                                 [(IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]), record)])
+                await store.link(
+                    links[record],
+                    [],
+                    [(IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]), record)],
+                )
         elif operation is Operation.REMOVE_IDENTIFIER and step.args.get("record_id"):
             identifier = step.args["identifier"]
-            await store.unindex(IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]),
-                                RecordKey(step.provider, step.args["record_id"]))
+            await store.unindex(
+                IdentifierKey(IdentifierType(identifier["type"]), identifier["value"]),
+                RecordKey(step.provider, step.args["record_id"]),
+            )
         elif operation is Operation.ERASE and step.args.get("record_id"):
             await store.unlink(RecordKey(step.provider, step.args["record_id"]))
         elif operation is Operation.MERGE and result.record_id:
             # A native merge: the absorbed account answers as the surviving one; the person keeps only that.
             absorbed = (result.details or {}).get("absorbed")
             if absorbed and absorbed != result.record_id:
-                await store.replace_record(RecordKey(step.provider, absorbed),
-                                           RecordKey(step.provider, result.record_id))
+                await store.replace_record(
+                    RecordKey(step.provider, absorbed), RecordKey(step.provider, result.record_id)
+                )
             elif step.args.get("victim_id") and step.args["victim_id"] != result.record_id:
                 # An emulated merge left the victim's record deactivated or deleted at the provider: the person
                 # keeps one record per provider, the survivor's.

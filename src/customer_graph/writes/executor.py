@@ -64,14 +64,27 @@ class Outcome:
 def outcome_of(step: JournalStep) -> Outcome:
     result = step.result or {}
     status = {StepStatus.IN_FLIGHT: "PENDING"}.get(step.status, step.status.value)
-    return Outcome(step.provider, status, result.get("operation") or step.operation, result.get("record_id"),
-                   error_code=step.error_code, retryable=step.status is StepStatus.PENDING)
+    return Outcome(
+        step.provider,
+        status,
+        result.get("operation") or step.operation,
+        result.get("record_id"),
+        error_code=step.error_code,
+        retryable=step.status is StepStatus.PENDING,
+    )
 
 
 class WriteExecutor:
-    def __init__(self, connectors: Mapping[Provider, Connector], journal: JournalStore, *,
-                 on_applied: AppliedHook | None = None, max_attempts: int = MAX_ATTEMPTS,
-                 backoff_base: float = BACKOFF_BASE, backoff_max: float = BACKOFF_MAX) -> None:
+    def __init__(
+        self,
+        connectors: Mapping[Provider, Connector],
+        journal: JournalStore,
+        *,
+        on_applied: AppliedHook | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
+    ) -> None:
         self.connectors = connectors
         self.journal = journal
         self.on_applied = on_applied
@@ -80,8 +93,9 @@ class WriteExecutor:
         self.backoff_max = backoff_max
         self._running: set[str] = set()  # writes this process is executing: never two executions at once
 
-    async def execute(self, mutation: str, person_id: str | None,
-                      plan: Sequence[PlannedStep]) -> tuple[JournalWrite, dict[int, Outcome]]:
+    async def execute(
+        self, mutation: str, person_id: str | None, plan: Sequence[PlannedStep]
+    ) -> tuple[JournalWrite, dict[int, Outcome]]:
         """Journal the plan, run every step once (concurrently: they touch different providers)."""
         steps = [JournalStep(seq, s.provider, s.operation.value, s.args) for seq, s in enumerate(plan)]
         # Locked before it is journaled, so that no resume (here or in another replica) can pick it up meanwhile.
@@ -182,23 +196,38 @@ class WriteExecutor:
         if error.retryable and step.attempts < self.max_attempts:
             step.status = StepStatus.PENDING
             wait = getattr(error, "retry_after", None) or min(
-                self.backoff_max, self.backoff_base * 2 ** (step.attempts - 1)) * random.uniform(0.5, 1.0)
+                self.backoff_max, self.backoff_base * 2 ** (step.attempts - 1)
+            ) * random.uniform(0.5, 1.0)
             step.next_attempt_at = time.time() + wait
         else:
             step.status = StepStatus.FAILED
         await self.journal.update_step(write.id, step)
-        log.warning("write step %s", step.status.value, extra={"write_id": write.id, "provider": step.provider.name,
-                                                                "operation": step.operation, "code": error.code})
-        return Outcome(step.provider, "PENDING" if step.status is StepStatus.PENDING else "FAILED", step.operation,
-                       error=error, retryable=step.status is StepStatus.PENDING)
+        log.warning(
+            "write step %s",
+            step.status.value,
+            extra={
+                "write_id": write.id,
+                "provider": step.provider.name,
+                "operation": step.operation,
+                "code": error.code,
+            },
+        )
+        return Outcome(
+            step.provider,
+            "PENDING" if step.status is StepStatus.PENDING else "FAILED",
+            step.operation,
+            error=error,
+            retryable=step.status is StepStatus.PENDING,
+        )
 
     async def _finish_if_done(self, write: JournalWrite) -> None:
         if all(s.status not in (StepStatus.PENDING, StepStatus.IN_FLIGHT) for s in write.steps):
             await self.journal.finish(write.id)
 
 
-async def retry_forever(executor: WriteExecutor, interval: float = 1.0, *,
-                        first_round_everything: bool = False) -> None:
+async def retry_forever(
+    executor: WriteExecutor, interval: float = 1.0, *, first_round_everything: bool = False
+) -> None:
     """The background retrier: carries open writes forward until cancelled (owned by the server lifespan).
     ``first_round_everything`` makes the first round take every open write, due or not: what a previous
     process left when it stopped."""

@@ -116,11 +116,16 @@ async def reconcile_step(connector: Connector, operation: str, args: Args) -> St
     if Operation(operation) is not Operation.CREATE:
         return None
     draft = codec.decode(CustomerDraft, args["draft"])
-    keys = [IdentifierKey(t, v) for t, v in ((IdentifierType.EMAIL, draft.email),
-                                               (IdentifierType.MOBILE, draft.mobile),
-                                               (IdentifierType.EXTERNAL_ID, draft.external_id),
-                                               (IdentifierType.USERNAME, draft.username))
-            if v and t in connector.lookup_types]
+    keys = [
+        IdentifierKey(t, v)
+        for t, v in (
+            (IdentifierType.EMAIL, draft.email),
+            (IdentifierType.MOBILE, draft.mobile),
+            (IdentifierType.EXTERNAL_ID, draft.external_id),
+            (IdentifierType.USERNAME, draft.username),
+        )
+        if v and t in connector.lookup_types
+    ]
     if not keys:
         return None
     slots = await connector.find_by_identifiers(keys, frozenset({Facet.PROFILE}))
@@ -130,4 +135,3 @@ async def reconcile_step(connector: Connector, operation: str, args: Args) -> St
         if isinstance(slot, Exception):
             raise slot
     return None
-

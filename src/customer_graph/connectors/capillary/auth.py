@@ -63,16 +63,16 @@ class CapillaryOAuth(RefreshingTokenAuth):
     # Tokens live 300 s: leave a margin wide enough for a slow call to finish on the old one.
     refresh_margin_seconds = 15.0
 
-    def __init__(self, base_url: str, credentials: OAuthCredentials,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, base_url: str, credentials: OAuthCredentials, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(Provider.CAPILLARY, clock)
         # Token requests leave from the auth flow, outside the client's base URL: they need the whole URL.
         self._url = base_url.rstrip("/") + TOKEN_PATH
         self._credentials = credentials
 
     def token_request(self) -> httpx.Request:
-        return httpx.Request("POST", self._url,
-                             json={"key": self._credentials.key, "secret": self._credentials.secret})
+        return httpx.Request("POST", self._url, json={"key": self._credentials.key, "secret": self._credentials.secret})
 
     def read_token(self, response: httpx.Response) -> IssuedToken:
         try:

@@ -96,25 +96,27 @@ from customer_graph.domain.normalise import try_normalise
 # How many merges a read follows (a survivor may itself have been merged since).
 MAX_MERGE_HOPS = 3
 
-CAPABILITIES: Capabilities = MappingProxyType({
-    Operation.GET_RECORDS: Support.NATIVE,
-    Operation.FIND_BY_IDENTIFIER: Support.NATIVE,
-    Operation.SEARCH: Support.NATIVE,
-    Operation.ADDRESSES: Support.EMULATED,
-    Operation.SUBSCRIPTIONS: Support.NATIVE,
-    Operation.LOYALTY: Support.NATIVE,
-    Operation.CREATE: Support.NATIVE,
-    Operation.UPDATE_PROFILE: Support.NATIVE,
-    Operation.ADD_IDENTIFIER: Support.NATIVE,
-    Operation.REMOVE_IDENTIFIER: Support.NATIVE,
-    Operation.UPSERT_ADDRESS: Support.EMULATED,
-    Operation.REMOVE_ADDRESS: Support.EMULATED,
-    Operation.SET_SUBSCRIPTIONS: Support.NATIVE,
-    Operation.ENROLL_LOYALTY: Support.NATIVE,
-    Operation.MERGE: Support.NATIVE,
-    Operation.SET_STATUS: Support.UNSUPPORTED,
-    Operation.ERASE: Support.UNSUPPORTED,
-})
+CAPABILITIES: Capabilities = MappingProxyType(
+    {
+        Operation.GET_RECORDS: Support.NATIVE,
+        Operation.FIND_BY_IDENTIFIER: Support.NATIVE,
+        Operation.SEARCH: Support.NATIVE,
+        Operation.ADDRESSES: Support.EMULATED,
+        Operation.SUBSCRIPTIONS: Support.NATIVE,
+        Operation.LOYALTY: Support.NATIVE,
+        Operation.CREATE: Support.NATIVE,
+        Operation.UPDATE_PROFILE: Support.NATIVE,
+        Operation.ADD_IDENTIFIER: Support.NATIVE,
+        Operation.REMOVE_IDENTIFIER: Support.NATIVE,
+        Operation.UPSERT_ADDRESS: Support.EMULATED,
+        Operation.REMOVE_ADDRESS: Support.EMULATED,
+        Operation.SET_SUBSCRIPTIONS: Support.NATIVE,
+        Operation.ENROLL_LOYALTY: Support.NATIVE,
+        Operation.MERGE: Support.NATIVE,
+        Operation.SET_STATUS: Support.UNSUPPORTED,
+        Operation.ERASE: Support.UNSUPPORTED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,28 @@ class CapillaryConnector:
     record_facets = frozenset({Facet.PROFILE, Facet.ADDRESSES})
     create_requires: tuple[tuple[str, ...], ...] = (("email", "mobile", "external_id"),)
 
-    def __init__(self, config: CapillaryConfig, policy: Policy, *, transport: httpx.AsyncBaseTransport | None = None,
-                 observer: CallObserver | None = None, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        config: CapillaryConfig,
+        policy: Policy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.config = config
         self.source = config.source.upper()
         self.auth = build_auth(config.base_url, config.credentials)
-        self.http = ProviderHttp.create(self.provider, config.base_url, policy, auth=self.auth, transport=transport,
-                                        classify=classify, observer=observer, limiter=limiter)
+        self.http = ProviderHttp.create(
+            self.provider,
+            config.base_url,
+            policy,
+            auth=self.auth,
+            transport=transport,
+            classify=classify,
+            observer=observer,
+            limiter=limiter,
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -162,8 +179,7 @@ class CapillaryConnector:
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
         return await per_key(record_ids, lambda record_id: self._slot(record_id, facets))
 
-    async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
-                                  facets: frozenset[Facet]) -> list[LookupSlot]:
+    async def find_by_identifiers(self, keys: Sequence[IdentifierKey], facets: frozenset[Facet]) -> list[LookupSlot]:
         unique = list(dict.fromkeys(keys))
         found = await asyncio.gather(*(self._lookup(key) for key in unique))
         ids = list(dict.fromkeys(f for f in found if isinstance(f, str)))
@@ -187,12 +203,18 @@ class CapillaryConnector:
         query = text.strip()
         if not query or limit <= 0:
             return SearchPage(records=(), total=0 if not query else None, offset=offset, limit=limit)
-        response = await self.http.request("search", "GET", "/v2/customers/search", idempotent=True,
-                                           params={"q": query, "limit": limit, "offset": offset})
+        response = await self.http.request(
+            "search",
+            "GET",
+            "/v2/customers/search",
+            idempotent=True,
+            params={"q": query, "limit": limit, "offset": offset},
+        )
         parsed = self.http.parse(response, SearchResponse, "search")
         now = _now()
-        records = tuple(mapper.search_hit_from_wire(hit, fetched_at=now, prefer_source=self.source)
-                        for hit in parsed.data)
+        records = tuple(
+            mapper.search_hit_from_wire(hit, fetched_at=now, prefer_source=self.source) for hit in parsed.data
+        )
         total = parsed.pagination.total if parsed.pagination else None
         return SearchPage(records=records, total=total, offset=offset, limit=limit)
 
@@ -203,18 +225,23 @@ class CapillaryConnector:
         source = (draft.source or self.source).upper()
         account = self._account(source)
         self._check_subscriptions(draft.subscriptions, operation)
-        body = mapper.register_body(draft, source=source, account_id=account, loyalty_type=self.config.loyalty_type,
-                                    address_line_field=self.config.address_line_field)
-        response = await self.http.request(operation, "POST", "/v2/customers", idempotent=False,
-                                           params=_params(source, account), json=body)
+        body = mapper.register_body(
+            draft,
+            source=source,
+            account_id=account,
+            loyalty_type=self.config.loyalty_type,
+            address_line_field=self.config.address_line_field,
+        )
+        response = await self.http.request(
+            operation, "POST", "/v2/customers", idempotent=False, params=_params(source, account), json=body
+        )
         parsed = self.http.parse(response, RegisterResponse, operation)
         record_id = str(parsed.created_id)
         details = _warning_details(parsed.warnings)
         if mapper.COMBINED_WARNING in mapper.warning_codes(parsed.warnings):
             # The identifiers belonged to a customer of another source: this profile was added to that one.
             details["combinedWithExisting"] = record_id
-        ignored = [name for name, value in (("card_number", draft.card_number), ("username", draft.username))
-                   if value]
+        ignored = [name for name, value in (("card_number", draft.card_number), ("username", draft.username)) if value]
         if ignored:
             details["ignored"] = ",".join(ignored)
         facets = {Facet.PROFILE, Facet.ADDRESSES}
@@ -233,8 +260,9 @@ class CapillaryConnector:
         if not patch.changed():
             return await self._result("none: empty patch", record_id, {}, self.record_facets, changed=False)
         account = self._account(self.source)
-        body = mapper.update_body(patch, source=self.source, account_id=account,
-                                  line_field=self.config.address_line_field)
+        body = mapper.update_body(
+            patch, source=self.source, account_id=account, line_field=self.config.address_line_field
+        )
         details = await self._put(record_id, body, operation)
         return await self._result("update", record_id, details, self.record_facets)
 
@@ -244,9 +272,14 @@ class CapillaryConnector:
         item = self._identifier_item(identifier, operation)
         source = (identifier.source or self.source).upper()
         account = self._account(source)
-        response = await self.http.request(operation, "POST", f"/v2/customers/{record_id}/changeIdentifier",
-                                           idempotent=False, params=_params(source, account),
-                                           json=mapper.change_identifier_body(add=[item]))
+        response = await self.http.request(
+            operation,
+            "POST",
+            f"/v2/customers/{record_id}/changeIdentifier",
+            idempotent=False,
+            params=_params(source, account),
+            json=mapper.change_identifier_body(add=[item]),
+        )
         parsed = self.http.parse(response, ChangeIdentifierResponse, operation)
         details = _warning_details(parsed.warnings)
         survivor = mapper.survivor_from_warnings(parsed.warnings)
@@ -273,20 +306,33 @@ class CapillaryConnector:
         details: dict[str, str] = {"removedFrom": ",".join(t[0] for t in targets)}
         for source, account, raw_type, raw_value in targets:
             response = await self.http.request(
-                operation, "POST", f"/v2/customers/{record_id}/changeIdentifier", idempotent=False,
+                operation,
+                "POST",
+                f"/v2/customers/{record_id}/changeIdentifier",
+                idempotent=False,
                 params=_params(source, account),
-                json=mapper.change_identifier_body(remove=[{"type": raw_type, "value": raw_value}]))
+                json=mapper.change_identifier_body(remove=[{"type": raw_type, "value": raw_value}]),
+            )
             details.update(_warning_details(self.http.parse(response, ChangeIdentifierResponse, operation).warnings))
-        return await self._result("changeIdentifier remove" if targets else "none: identifier not held",
-                                  record_id, details, self.record_facets, changed=bool(targets))
+        return await self._result(
+            "changeIdentifier remove" if targets else "none: identifier not held",
+            record_id,
+            details,
+            self.record_facets,
+            changed=bool(targets),
+        )
 
     async def upsert_address(self, record_id: str, address: AddressInput) -> WriteResult:
         operation = Operation.UPSERT_ADDRESS.value
         _check_id(record_id, operation)
         if address.id not in (None, mapper.ADDRESS_ID):
             raise ProviderNotFound(self.provider, operation, detail="Capillary holds one address")
-        body = mapper.address_body(address, source=self.source, account_id=self._account(self.source),
-                                   line_field=self.config.address_line_field)
+        body = mapper.address_body(
+            address,
+            source=self.source,
+            account_id=self._account(self.source),
+            line_field=self.config.address_line_field,
+        )
         details = await self._put(record_id, body, operation)
         if not self.config.address_line_field and (address.line1 or address.line2):
             details["ignored"] = "line1,line2"
@@ -297,8 +343,9 @@ class CapillaryConnector:
         _check_id(record_id, operation)
         if address_id != mapper.ADDRESS_ID:
             raise ProviderNotFound(self.provider, operation, detail="Capillary holds one address")
-        body = mapper.address_body(None, source=self.source, account_id=self._account(self.source),
-                                   line_field=self.config.address_line_field)
+        body = mapper.address_body(
+            None, source=self.source, account_id=self._account(self.source), line_field=self.config.address_line_field
+        )
         details = await self._put(record_id, body, operation)
         return await self._result("update extendedFields (blanked)", record_id, details, self.record_facets)
 
@@ -319,8 +366,7 @@ class CapillaryConnector:
             raise ProviderRejected(self.provider, operation, detail="Capillary program ids are numbers")
         body = mapper.enrollment_body(int(program_id), source=self.source, account_id=self._account(self.source))
         details = await self._put(record_id, body, operation)
-        return await self._result("loyaltyProgramEnrollments", record_id, details,
-                                  self.record_facets | {Facet.LOYALTY})
+        return await self._result("loyaltyProgramEnrollments", record_id, details, self.record_facets | {Facet.LOYALTY})
 
     async def merge(self, survivor_id: str, victim_id: str) -> MergeResult:
         operation = Operation.MERGE.value
@@ -329,21 +375,28 @@ class CapillaryConnector:
         if survivor_id == victim_id:
             raise ProviderRejected(self.provider, operation, detail="survivor and victim are the same record")
         try:
-            victim, survivor = await asyncio.gather(self._fetch(victim_id, "", operation),
-                                                    self._fetch(survivor_id, "", operation))
+            victim, survivor = await asyncio.gather(
+                self._fetch(victim_id, "", operation), self._fetch(survivor_id, "", operation)
+            )
         except MergedAccount:
             # Asked again after it happened (a resumed journal): done if the victim went where it should.
             if await self._survivor_of(victim_id, operation) == survivor_id:
                 return MergeResult(survivor_id, victim_id, "already merged")
             raise
-        plan = mapper.merge_plan(survivor, victim, (self.config.merge_source.upper(),
-                                                    self.config.merge_account_id or ""))
+        plan = mapper.merge_plan(
+            survivor, victim, (self.config.merge_source.upper(), self.config.merge_account_id or "")
+        )
         if plan is None:
             raise ProviderRejected(self.provider, operation, detail="the victim holds no identifier to add")
         source, account, item = plan
-        response = await self.http.request(operation, "POST", f"/v2/customers/{survivor_id}/changeIdentifier",
-                                           idempotent=False, params=_params(source, account or None),
-                                           json=mapper.change_identifier_body(add=[item]))
+        response = await self.http.request(
+            operation,
+            "POST",
+            f"/v2/customers/{survivor_id}/changeIdentifier",
+            idempotent=False,
+            params=_params(source, account or None),
+            json=mapper.change_identifier_body(add=[item]),
+        )
         parsed = self.http.parse(response, ChangeIdentifierResponse, operation)
         winner = mapper.survivor_from_warnings(parsed.warnings)
         if winner is None:
@@ -379,9 +432,14 @@ class CapillaryConnector:
             except MergedAccount:
                 current = await self._survivor_of(current, operation)
                 continue
-            record = mapper.record_from_wire(wire, facets=facets, fetched_at=_now(), prefer_source=self.source,
-                                             address_line_field=self.config.address_line_field,
-                                             program_names=self.config.program_names)
+            record = mapper.record_from_wire(
+                wire,
+                facets=facets,
+                fetched_at=_now(),
+                prefer_source=self.source,
+                address_line_field=self.config.address_line_field,
+                program_names=self.config.program_names,
+            )
             return record if current == record_id else dataclasses.replace(record, requested_id=record_id)
         raise ProviderNotFound(self.provider, operation, detail="too many merges to follow")
 
@@ -389,18 +447,24 @@ class CapillaryConnector:
         params: dict[str, str] = {"source": "ALL"}
         if embed:
             params["embed"] = embed
-        response = await self.http.request(operation, "GET", f"/v2/customers/{record_id}", idempotent=True,
-                                           params=params)
+        response = await self.http.request(
+            operation, "GET", f"/v2/customers/{record_id}", idempotent=True, params=params
+        )
         return self.http.parse(response, CustomerWire, operation)
 
     async def _survivor_of(self, victim_id: str, operation: str) -> str:
         """The account a victim was merged into: the ``userId`` of its latest APPROVED MERGE change request."""
-        response = await self.http.request(operation, "GET", f"/v2/customers/{victim_id}/retroRequest",
-                                           idempotent=True, params={"changeType": "MERGE"})
+        response = await self.http.request(
+            operation, "GET", f"/v2/customers/{victim_id}/retroRequest", idempotent=True, params={"changeType": "MERGE"}
+        )
         parsed = self.http.parse(response, ChangeRequestsResponse, operation)
-        merges = [item for item in parsed.data
-                  if item.status.upper() == "APPROVED" and (item.base_type or "MERGE").upper() == "MERGE"
-                  and str(item.user_id) != victim_id]
+        merges = [
+            item
+            for item in parsed.data
+            if item.status.upper() == "APPROVED"
+            and (item.base_type or "MERGE").upper() == "MERGE"
+            and str(item.user_id) != victim_id
+        ]
         if not merges:
             raise ProviderNotFound(self.provider, operation, detail="code 8069, no survivor found")
         return str(max(merges, key=lambda item: item.id).user_id)
@@ -414,9 +478,13 @@ class CapillaryConnector:
         if not value:
             return None
         try:
-            response = await self.http.request(operation, "GET", "/v2/customers/lookup", idempotent=True,
-                                               params={"source": "ALL", "identifierName": name,
-                                                       "identifierValue": value})
+            response = await self.http.request(
+                operation,
+                "GET",
+                "/v2/customers/lookup",
+                idempotent=True,
+                params={"source": "ALL", "identifierName": name, "identifierValue": value},
+            )
             return str(self.http.parse(response, LookupResponse, operation).entity)
         except ProviderNotFound:
             return None
@@ -430,19 +498,34 @@ class CapillaryConnector:
 
     async def _put(self, record_id: str, body: dict[str, Any], operation: str) -> dict[str, str]:
         account = self._account(self.source)
-        response = await self.http.request(operation, "PUT", f"/v2/customers/{record_id}", idempotent=False,
-                                           params=_params(self.source, account), json=body)
+        response = await self.http.request(
+            operation,
+            "PUT",
+            f"/v2/customers/{record_id}",
+            idempotent=False,
+            params=_params(self.source, account),
+            json=body,
+        )
         return _warning_details(self.http.parse(response, UpdateResponse, operation).warnings)
 
-    async def _post_subscriptions(self, record_id: str, subscriptions: Sequence[SubscriptionInput],
-                                  operation: str) -> dict[str, str]:
+    async def _post_subscriptions(
+        self, record_id: str, subscriptions: Sequence[SubscriptionInput], operation: str
+    ) -> dict[str, str]:
         body = mapper.subscriptions_body(subscriptions, self.config.subscription_reason)
-        response = await self.http.request(operation, "POST", f"/v2/customers/{record_id}/subscriptions",
-                                           idempotent=False, json=body)
+        response = await self.http.request(
+            operation, "POST", f"/v2/customers/{record_id}/subscriptions", idempotent=False, json=body
+        )
         return _warning_details(self.http.parse(response, SubscriptionsResponse, operation).warnings)
 
-    async def _result(self, performed: str, record_id: str, details: dict[str, str],
-                      facets: frozenset[Facet] | set[Facet], *, changed: bool = True) -> WriteResult:
+    async def _result(
+        self,
+        performed: str,
+        record_id: str,
+        details: dict[str, str],
+        facets: frozenset[Facet] | set[Facet],
+        *,
+        changed: bool = True,
+    ) -> WriteResult:
         """The write's result with the record read back; a failed read-back does not undo the write."""
         try:
             record: ProviderRecord | None = await self._read(record_id, frozenset(facets), "readBack")

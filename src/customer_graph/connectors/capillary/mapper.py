@@ -92,18 +92,32 @@ LOOKUP_NAMES: dict[IdentifierType, str] = {
     IdentifierType.MARTJACK_ID: "martjackId",
 }
 
-_READ_CHANNELS = {"EMAIL": Channel.EMAIL, "SMS": Channel.SMS, "MOBILE": Channel.SMS, "ANDROID": Channel.PUSH,
-                  "IOS": Channel.PUSH}
-WRITE_CHANNELS: dict[Channel, tuple[str, ...]] = {Channel.EMAIL: ("EMAIL",), Channel.SMS: ("MOBILE",),
-                                                  Channel.PUSH: ("ANDROID", "IOS")}
+_READ_CHANNELS = {
+    "EMAIL": Channel.EMAIL,
+    "SMS": Channel.SMS,
+    "MOBILE": Channel.SMS,
+    "ANDROID": Channel.PUSH,
+    "IOS": Channel.PUSH,
+}
+WRITE_CHANNELS: dict[Channel, tuple[str, ...]] = {
+    Channel.EMAIL: ("EMAIL",),
+    Channel.SMS: ("MOBILE",),
+    Channel.PUSH: ("ANDROID", "IOS"),
+}
 _KINDS = {"TRANS": SubscriptionKind.TRANSACTIONAL, "BULK": SubscriptionKind.MARKETING}
 _PRIORITIES = {kind: priority for priority, kind in _KINDS.items()}
 _STATUSES = {"OPTIN": SubscriptionStatus.OPT_IN, "OPTOUT": SubscriptionStatus.OPT_OUT}
 _TYPES = {status: type_ for type_, status in _STATUSES.items()}
 
-_GENDERS = {"male": Gender.MALE, "m": Gender.MALE, "female": Gender.FEMALE, "f": Gender.FEMALE,
-            "not_disclosed": Gender.NOT_DISCLOSED, "not disclosed": Gender.NOT_DISCLOSED,
-            "undisclosed": Gender.NOT_DISCLOSED}
+_GENDERS = {
+    "male": Gender.MALE,
+    "m": Gender.MALE,
+    "female": Gender.FEMALE,
+    "f": Gender.FEMALE,
+    "not_disclosed": Gender.NOT_DISCLOSED,
+    "not disclosed": Gender.NOT_DISCLOSED,
+    "undisclosed": Gender.NOT_DISCLOSED,
+}
 _WRITE_GENDERS = {Gender.MALE: "Male", Gender.FEMALE: "Female"}
 # ``dd-mm-yyyy`` as the register sample writes ``dateofbirth``, ``yyyy/mm/dd`` as it writes ``dob``, and ISO.
 _DATE_FORMATS = ("%d-%m-%Y", "%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
@@ -117,9 +131,15 @@ COMBINED_WARNING = 8050
 # -- reading --------------------------------------------------------------------------------------------
 
 
-def record_from_wire(wire: CustomerWire, *, facets: frozenset[Facet], fetched_at: datetime,
-                     prefer_source: str | None = None, address_line_field: str | None = None,
-                     program_names: Mapping[str, str] | None = None) -> ProviderRecord:
+def record_from_wire(
+    wire: CustomerWire,
+    *,
+    facets: frozenset[Facet],
+    fetched_at: datetime,
+    prefer_source: str | None = None,
+    address_line_field: str | None = None,
+    program_names: Mapping[str, str] | None = None,
+) -> ProviderRecord:
     """A record from Fetch Customer Details. ``facets`` are those asked for: PROFILE and ADDRESSES come with
     every read; SUBSCRIPTIONS and LOYALTY only when their ``embed`` was asked and the answer holds them
     (``subscriptionInfo``; ``loyaltyProgramDetails`` or ``pointsSummary``, or a non-loyalty customer, who has
@@ -137,8 +157,12 @@ def record_from_wire(wire: CustomerWire, *, facets: frozenset[Facet], fetched_at
         held.add(Facet.LOYALTY)
         loyalty = loyalty_from_wire(wire, program_names)
     created = [d for d in _create_dates(wire) if d is not None]
-    updated = [d for p in wire.profiles for d in (p.attribution.modified_date if p.attribution else None,
-                                                  p.auto_update_time) if d is not None]
+    updated = [
+        d
+        for p in wire.profiles
+        for d in (p.attribution.modified_date if p.attribution else None, p.auto_update_time)
+        if d is not None
+    ]
     return ProviderRecord(
         provider=PROVIDER,
         record_id=str(wire.id),
@@ -164,10 +188,15 @@ def search_hit_from_wire(hit: SearchHit, *, fetched_at: datetime, prefer_source:
     """A search hit carries names only: it holds no facet in full."""
     profile = next((p for p in hit.profiles if prefer_source and (p.source or "").upper() == prefer_source), None)
     profile = profile or (hit.profiles[0] if hit.profiles else None)
-    return ProviderRecord(provider=PROVIDER, record_id=str(hit.user_id), fetched_at=fetched_at, facets=frozenset(),
-                          first_name=_text(profile.first_name) if profile else None,
-                          last_name=_text(profile.last_name) if profile else None,
-                          source=profile.source if profile else None)
+    return ProviderRecord(
+        provider=PROVIDER,
+        record_id=str(hit.user_id),
+        fetched_at=fetched_at,
+        facets=frozenset(),
+        first_name=_text(profile.first_name) if profile else None,
+        last_name=_text(profile.last_name) if profile else None,
+        source=profile.source if profile else None,
+    )
 
 
 def preferred_profile(profiles: Sequence[ProfileWire], source: str | None) -> ProfileWire | None:
@@ -217,8 +246,7 @@ def gender_from_wire(wire: CustomerWire, profile: ProfileWire | None) -> Gender 
     return _GENDERS.get(raw.strip().lower())
 
 
-def addresses_from_wire(wire: CustomerWire, profile: ProfileWire | None,
-                        line_field: str | None) -> tuple[Address, ...]:
+def addresses_from_wire(wire: CustomerWire, profile: ProfileWire | None, line_field: str | None) -> tuple[Address, ...]:
     fields = wire.extended_fields
     line1 = _text(profile.fields.get(line_field)) if profile is not None and line_field else None
     city, state, postcode = _text(fields.get(CITY)), _text(fields.get(STATE)), _text(fields.get(ZIP))
@@ -227,8 +255,18 @@ def addresses_from_wire(wire: CustomerWire, profile: ProfileWire | None,
         return ()
     # ``country_of_residence`` is free text ("Japan" in the register sample): only a two-letter code is ISO.
     iso = country.upper() if country and len(country) == 2 and country.isalpha() else None
-    return (Address(provider=PROVIDER, id=ADDRESS_ID, line1=line1, city=city, state=state, postcode=postcode,
-                    country=iso, is_default=True),)
+    return (
+        Address(
+            provider=PROVIDER,
+            id=ADDRESS_ID,
+            line1=line1,
+            city=city,
+            state=state,
+            postcode=postcode,
+            country=iso,
+            is_default=True,
+        ),
+    )
 
 
 def subscriptions_from_wire(items: Iterable[SubscriptionWire]) -> tuple[Subscription, ...]:
@@ -245,8 +283,7 @@ def subscriptions_from_wire(items: Iterable[SubscriptionWire]) -> tuple[Subscrip
     return tuple(Subscription(PROVIDER, channel, kind, status) for (channel, kind), status in merged.items())
 
 
-def loyalty_from_wire(wire: CustomerWire,
-                      program_names: Mapping[str, str] | None = None) -> tuple[LoyaltyProgram, ...]:
+def loyalty_from_wire(wire: CustomerWire, program_names: Mapping[str, str] | None = None) -> tuple[LoyaltyProgram, ...]:
     if wire.loyalty_program_details is not None:
         return programs_from_wire(wire.loyalty_program_details, program_names)
     if wire.points_summary is not None:
@@ -254,25 +291,28 @@ def loyalty_from_wire(wire: CustomerWire,
     return ()
 
 
-def programs_from_wire(programs: Iterable[ProgramWire],
-                       program_names: Mapping[str, str] | None = None) -> tuple[LoyaltyProgram, ...]:
+def programs_from_wire(
+    programs: Iterable[ProgramWire], program_names: Mapping[str, str] | None = None
+) -> tuple[LoyaltyProgram, ...]:
     names = program_names or {}
     result = []
     for program in programs:
         # ``pointsSummary`` names no program: it is the org's default one.
         program_id = str(program.program_id) if program.program_id is not None else "default"
-        result.append(LoyaltyProgram(
-            provider=PROVIDER,
-            program_id=program_id,
-            name=names.get(program_id, program_id),
-            points=program.loyalty_points,
-            lifetime_points=program.lifetime_points,
-            redeemed_points=program.redeemed,
-            expired_points=program.expired,
-            tier=_text(program.current_slab),
-            next_tier=_text(program.next_slab),
-            points_expiry=program.slab_expiry_date.date() if program.slab_expiry_date else None,
-        ))
+        result.append(
+            LoyaltyProgram(
+                provider=PROVIDER,
+                program_id=program_id,
+                name=names.get(program_id, program_id),
+                points=program.loyalty_points,
+                lifetime_points=program.lifetime_points,
+                redeemed_points=program.redeemed,
+                expired_points=program.expired,
+                tier=_text(program.current_slab),
+                next_tier=_text(program.next_slab),
+                points_expiry=program.slab_expiry_date.date() if program.slab_expiry_date else None,
+            )
+        )
     return tuple(result)
 
 
@@ -337,8 +377,9 @@ def wire_value(identifier_type: IdentifierType, value: str) -> str:
     return value
 
 
-def change_identifier_body(*, add: Sequence[dict[str, str]] = (),
-                           remove: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+def change_identifier_body(
+    *, add: Sequence[dict[str, str]] = (), remove: Sequence[dict[str, str]] = ()
+) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if add:
         body["add"] = list(add)
@@ -347,19 +388,30 @@ def change_identifier_body(*, add: Sequence[dict[str, str]] = (),
     return body
 
 
-def register_body(draft: CustomerDraft, *, source: str, account_id: str | None, loyalty_type: str,
-                  address_line_field: str | None) -> dict[str, Any]:
+def register_body(
+    draft: CustomerDraft, *, source: str, account_id: str | None, loyalty_type: str, address_line_field: str | None
+) -> dict[str, Any]:
     """Register Customer's body: one profile in ``source`` with the draft's identifiers and comm channels."""
     identifiers: list[dict[str, str]] = []
     channels: list[dict[str, Any]] = []
-    for identifier_type, raw in ((IdentifierType.MOBILE, draft.mobile), (IdentifierType.EMAIL, draft.email),
-                                 (IdentifierType.EXTERNAL_ID, draft.external_id)):
+    for identifier_type, raw in (
+        (IdentifierType.MOBILE, draft.mobile),
+        (IdentifierType.EMAIL, draft.email),
+        (IdentifierType.EXTERNAL_ID, draft.external_id),
+    ):
         if raw:
             value = wire_value(identifier_type, raw)
             identifiers.append({"type": WRITABLE_IDENTIFIER_TYPES[identifier_type], "value": value})
             if identifier_type is not IdentifierType.EXTERNAL_ID:
-                channels.append({"type": WRITABLE_IDENTIFIER_TYPES[identifier_type], "value": value,
-                                 "primary": True, "verified": False, "meta": {"residence": True}})
+                channels.append(
+                    {
+                        "type": WRITABLE_IDENTIFIER_TYPES[identifier_type],
+                        "value": value,
+                        "primary": True,
+                        "verified": False,
+                        "meta": {"residence": True},
+                    }
+                )
     fields: dict[str, str] = {}
     if draft.birth_date is not None:
         fields[BIRTH_DATE_FIELD] = draft.birth_date.strftime("%d-%m-%Y")
@@ -370,16 +422,22 @@ def register_body(draft: CustomerDraft, *, source: str, account_id: str | None, 
         address_fields, address_extended = _address_parts(draft.address, address_line_field)
         fields.update(address_fields)
         extended.update(address_extended)
-    profile: dict[str, Any] = {"firstName": draft.first_name or "", "lastName": draft.last_name or "",
-                               "identifiers": identifiers, "commChannels": channels, "fields": fields,
-                               "source": source}
+    profile: dict[str, Any] = {
+        "firstName": draft.first_name or "",
+        "lastName": draft.last_name or "",
+        "identifiers": identifiers,
+        "commChannels": channels,
+        "fields": fields,
+        "source": source,
+    }
     if account_id:
         profile["accountId"] = account_id
     return {"loyaltyInfo": {"loyaltyType": loyalty_type}, "profiles": [profile], "extendedFields": extended}
 
 
-def update_body(patch: ProfilePatch, *, source: str, account_id: str | None,
-                line_field: str | None = None) -> dict[str, Any]:
+def update_body(
+    patch: ProfilePatch, *, source: str, account_id: str | None, line_field: str | None = None
+) -> dict[str, Any]:
     """Update Customer Details' body for a profile patch: no identifiers (they cannot change here) and no
     ``loyaltyInfo`` (loyalty cannot be turned off). An explicit ``None`` clears with an empty string.
 
@@ -406,8 +464,9 @@ def update_body(patch: ProfilePatch, *, source: str, account_id: str | None,
             if name in parts:
                 extended[field] = parts[name] or ""
         if line_field and ("line1" in parts or "line2" in parts):
-            fields[line_field] = ", ".join(p.strip() for p in (parts.get("line1"), parts.get("line2"))
-                                           if p and p.strip())
+            fields[line_field] = ", ".join(
+                p.strip() for p in (parts.get("line1"), parts.get("line2")) if p and p.strip()
+            )
     if fields:
         profile["fields"] = fields
     body: dict[str, Any] = {"profiles": [profile]}
@@ -416,8 +475,9 @@ def update_body(patch: ProfilePatch, *, source: str, account_id: str | None,
     return body
 
 
-def address_body(address: AddressInput | None, *, source: str, account_id: str | None,
-                 line_field: str | None) -> dict[str, Any]:
+def address_body(
+    address: AddressInput | None, *, source: str, account_id: str | None, line_field: str | None
+) -> dict[str, Any]:
     """Update Customer Details' body that sets (or, with ``None``, blanks) the one address."""
     fields, extended = _address_parts(address or AddressInput(), line_field, blank=True)
     profile = _profile_stub(source, account_id)
@@ -429,21 +489,33 @@ def address_body(address: AddressInput | None, *, source: str, account_id: str |
 def enrollment_body(program_id: int, *, source: str, account_id: str | None) -> dict[str, Any]:
     """Update Customer Details' body that enrols in a program (and turns a non-loyalty customer into a loyalty
     one, the only loyalty change Capillary allows): lowest tier, no points credited."""
-    return {"profiles": [_profile_stub(source, account_id)], "loyaltyInfo": {"loyaltyType": "loyalty"},
-            "loyaltyProgramEnrollments": [{"programId": program_id, "tierNumber": 1, "loyaltyPoints": 0}]}
+    return {
+        "profiles": [_profile_stub(source, account_id)],
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+        "loyaltyProgramEnrollments": [{"programId": program_id, "tierNumber": 1, "loyaltyPoints": 0}],
+    }
 
 
 def subscriptions_body(inputs: Sequence[SubscriptionInput], reason: str) -> dict[str, Any]:
     """Update Subscription Details' body. Raises ``KeyError`` for a channel Capillary has not (WHATSAPP):
     the connector checks ``WRITE_CHANNELS`` first."""
-    items = [{"channel": channel, "accountId": "", "priority": _PRIORITIES[given.kind], "type": _TYPES[given.status]}
-             for given in inputs for channel in WRITE_CHANNELS[given.channel]]
-    return {"communicationId": -1, "campaignId": -1, "reason": reason,
-            "scope": {"scope": "USER", "subScope": "NONE"}, "subscriptions": items}
+    items = [
+        {"channel": channel, "accountId": "", "priority": _PRIORITIES[given.kind], "type": _TYPES[given.status]}
+        for given in inputs
+        for channel in WRITE_CHANNELS[given.channel]
+    ]
+    return {
+        "communicationId": -1,
+        "campaignId": -1,
+        "reason": reason,
+        "scope": {"scope": "USER", "subScope": "NONE"},
+        "subscriptions": items,
+    }
 
 
-def merge_plan(survivor: CustomerWire, victim: CustomerWire,
-               fallback: tuple[str, str]) -> tuple[str, str, dict[str, str]] | None:
+def merge_plan(
+    survivor: CustomerWire, victim: CustomerWire, fallback: tuple[str, str]
+) -> tuple[str, str, dict[str, str]] | None:
     """Which of the victim's identifiers to add to the survivor, and in which (source, account), so that
     Capillary merges them: the identifier must not be the victim's in that same source (8008: "already exists
     in the same source"). Prefers a source where the survivor has no identifier of that type yet, then
@@ -455,9 +527,15 @@ def merge_plan(survivor: CustomerWire, victim: CustomerWire,
     types = {(p.source.upper(), p.account_id or ""): {i.type for i in p.identifiers} for p in survivor.profiles}
     targets = [*types, fallback]
     order = ["email", "mobile", "externalId"]
-    candidates = sorted({(i.type, i.value) for p in victim.profiles for i in p.identifiers
-                         if i.type in WRITABLE_IDENTIFIER_TYPES.values()},
-                        key=lambda c: (order.index(c[0]) if c[0] in order else len(order), c))
+    candidates = sorted(
+        {
+            (i.type, i.value)
+            for p in victim.profiles
+            for i in p.identifiers
+            if i.type in WRITABLE_IDENTIFIER_TYPES.values()
+        },
+        key=lambda c: (order.index(c[0]) if c[0] in order else len(order), c),
+    )
     for strict in (True, False):
         for identifier_type, value in candidates:
             for target in targets:
@@ -476,8 +554,9 @@ def _profile_stub(source: str, account_id: str | None) -> dict[str, Any]:
     return profile
 
 
-def _address_parts(address: AddressInput, line_field: str | None,
-                   *, blank: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+def _address_parts(
+    address: AddressInput, line_field: str | None, *, blank: bool = False
+) -> tuple[dict[str, str], dict[str, str]]:
     """(custom fields, extended fields) holding one address; with ``blank`` every part is sent (empty when
     absent), so that an upsert replaces the whole address."""
     extended = {CITY: address.city, STATE: address.state, ZIP: address.postcode, COUNTRY: address.country}

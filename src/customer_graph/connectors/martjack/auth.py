@@ -48,8 +48,9 @@ class SessionExpired(ProviderAuthError):
 class MerchantTokenAuth(RefreshingTokenAuth):
     """The merchant JWT from ``OAuth/Token/{PublicKey}``, sent as ``Authorization: Bearer``."""
 
-    def __init__(self, base_url: str, public_key: str, secret: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, base_url: str, public_key: str, secret: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(PROVIDER, clock)
         self._token_url = f"{base_url.rstrip('/')}/OAuth/Token/{quote(public_key, safe='')}"
         self._public_key = public_key
@@ -57,8 +58,7 @@ class MerchantTokenAuth(RefreshingTokenAuth):
 
     def token_request(self) -> httpx.Request:
         request = httpx.Request("GET", self._token_url)
-        request.headers["Authorization"] = oauth1_authorization("GET", self._token_url, self._public_key,
-                                                                self._secret)
+        request.headers["Authorization"] = oauth1_authorization("GET", self._token_url, self._public_key, self._secret)
         return request
 
     def read_token(self, response: httpx.Response) -> IssuedToken:
@@ -73,6 +73,7 @@ class MerchantTokenAuth(RefreshingTokenAuth):
     def apply(self, request: httpx.Request, token: str) -> None:
         request.headers["Authorization"] = f"Bearer {token}"
 
+
 def jwt_lifetime(token: str) -> float:
     """Seconds a JWT lives by its own claims (``exp - iat``, so that clock skew does not matter)."""
     try:
@@ -84,8 +85,15 @@ def jwt_lifetime(token: str) -> float:
     return lifetime if lifetime > 0 else DEFAULT_TOKEN_SECONDS
 
 
-def oauth1_authorization(method: str, url: str, consumer_key: str, consumer_secret: str, *,
-                         nonce: str | None = None, timestamp: int | None = None) -> str:
+def oauth1_authorization(
+    method: str,
+    url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    *,
+    nonce: str | None = None,
+    timestamp: int | None = None,
+) -> str:
     """An ``Authorization: OAuth ...`` header, one-legged HMAC-SHA1 (RFC 5849, section 3.4) over ``url``.
 
     Only URL query parameters and the oauth ones are signed: the calls signed here have no form body.
@@ -120,8 +128,12 @@ class CustomerSession:
     :meth:`invalidate` with the token it sent, so that only the first of them makes the next one open.
     """
 
-    def __init__(self, open_session: Callable[[], Awaitable[str]], max_age_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        open_session: Callable[[], Awaitable[str]],
+        max_age_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._open = open_session
         self._max_age = max_age_seconds
         self._clock = clock

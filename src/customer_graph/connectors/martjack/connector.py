@@ -158,14 +158,29 @@ class MartjackConnector:
     record_facets = mapper.RECORD_FACETS
     create_requires: tuple[tuple[str, ...], ...] = (("password",), ("username", "email", "mobile"))
 
-    def __init__(self, config: MartjackConfig, policy: Policy, *, transport: httpx.AsyncBaseTransport | None = None,
-                 observer: CallObserver | None = None, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        config: MartjackConfig,
+        policy: Policy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.config = config
         self._merchant = config.merchant_id.strip().lower()
         base_url = api_root(config.base_url)
         self.auth = MerchantTokenAuth(base_url, config.public_key, config.secret)
-        self.http = ProviderHttp.create(PROVIDER, base_url, policy, auth=self.auth, transport=transport,
-                                        classify=classify, observer=observer, limiter=limiter)
+        self.http = ProviderHttp.create(
+            PROVIDER,
+            base_url,
+            policy,
+            auth=self.auth,
+            transport=transport,
+            classify=classify,
+            observer=observer,
+            limiter=limiter,
+        )
         self.session = CustomerSession(self._open_session, config.session_max_age_seconds)
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
 
@@ -177,8 +192,7 @@ class MartjackConnector:
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
         return await per_key(record_ids, lambda record_id: self._record_slot(record_id, facets))
 
-    async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
-                                  facets: frozenset[Facet]) -> list[LookupSlot]:
+    async def find_by_identifiers(self, keys: Sequence[IdentifierKey], facets: frozenset[Facet]) -> list[LookupSlot]:
         # One Search per distinct keyword (an e-mail asked as EMAIL and as USERNAME is one search).
         keywords = {key: mapper.search_keyword(key) for key in keys if key.type in self.lookup_types}
         distinct = [k for k in dict.fromkeys(keywords.values()) if k is not None]
@@ -195,7 +209,7 @@ class MartjackConnector:
         # One stable order, so that pages cut from separate answers neither overlap nor skip.
         customers.sort(key=lambda c: (c.user_name.strip().casefold(), c.user_id.lower()))
         now = _now()
-        page = tuple(mapper.record_from_wire(c, fetched_at=now) for c in customers[offset:offset + limit])
+        page = tuple(mapper.record_from_wire(c, fetched_at=now) for c in customers[offset : offset + limit])
         return SearchPage(records=page, total=len(customers), offset=offset, limit=limit)
 
     async def _record_slot(self, record_id: str, facets: frozenset[Facet]) -> RecordSlot:
@@ -210,9 +224,13 @@ class MartjackConnector:
         except ProviderError as exc:
             return exc
 
-    async def _lookup_slot(self, key: IdentifierKey, keyword: str | None,
-                           found: dict[str, list[wire.MartjackCustomer] | ProviderError],
-                           facets: frozenset[Facet]) -> LookupSlot:
+    async def _lookup_slot(
+        self,
+        key: IdentifierKey,
+        keyword: str | None,
+        found: dict[str, list[wire.MartjackCustomer] | ProviderError],
+        facets: frozenset[Facet],
+    ) -> LookupSlot:
         if key.type not in self.lookup_types:
             return unsupported(PROVIDER, Operation.FIND_BY_IDENTIFIER)
         if keyword is None:  # a value nobody can hold (an e-mail that is not one, ...)
@@ -238,7 +256,8 @@ class MartjackConnector:
             customer = await self._get_customer(user_id)
             return mapper.record_from_wire(customer, fetched_at=_now())
         customer_result, addresses_result = await asyncio.gather(
-            self._get_customer(user_id), self._addresses(user_id), return_exceptions=True)
+            self._get_customer(user_id), self._addresses(user_id), return_exceptions=True
+        )
         for result in (customer_result, addresses_result):
             if isinstance(result, BaseException):
                 raise result
@@ -248,17 +267,20 @@ class MartjackConnector:
 
     async def _get_customer(self, user_id: str) -> wire.MartjackCustomer:
         operation = "getCustomer"
-        response = await self.http.request(operation, "GET", f"Customer/{self._merchant}/{user_id}",
-                                           idempotent=True)
+        response = await self.http.request(operation, "GET", f"Customer/{self._merchant}/{user_id}", idempotent=True)
         return self.http.parse(response, wire.CustomerResponse, operation).customer
 
     async def _addresses(self, user_id: str) -> list[wire.ShippingAddress]:
         """The customer's shipping addresses; Martjack answers "no record" (1009) for none."""
         operation = "getShippingAddress"
         try:
-            response = await self.http.request(operation, "GET",
-                                               f"Customer/GetShippingAddress/{self._merchant}/{user_id}",
-                                               idempotent=True, headers={"apiversion": "4"})
+            response = await self.http.request(
+                operation,
+                "GET",
+                f"Customer/GetShippingAddress/{self._merchant}/{user_id}",
+                idempotent=True,
+                headers={"apiversion": "4"},
+            )
         except ProviderNotFound:
             return []
         return self.http.parse(response, wire.ShippingAddressesResponse, operation).shipping_addresses
@@ -267,8 +289,9 @@ class MartjackConnector:
         """Every customer whose UserName contains ``keyword``; Martjack answers "no record" (1009) for none."""
         operation = "searchCustomers"
         try:
-            response = await self.http.request(operation, "POST", f"Customer/{self._merchant}/Search",
-                                               idempotent=True, json=wire.search_body(keyword))
+            response = await self.http.request(
+                operation, "POST", f"Customer/{self._merchant}/Search", idempotent=True, json=wire.search_body(keyword)
+            )
         except ProviderNotFound:
             return []
         return self.http.parse(response, wire.CustomersResponse, operation).customers
@@ -283,8 +306,13 @@ class MartjackConnector:
             body = mapper.create_from_draft(draft, draft.password)
         except (InvalidIdentifier, mapper.UnmappableSubscription) as exc:
             raise ProviderRejected(PROVIDER, operation, detail=str(exc)) from None
-        response = await self.http.request("createCustomer", "POST", f"Customer/{self._merchant}/Create",
-                                           idempotent=False, json=body.body(self._merchant))
+        response = await self.http.request(
+            "createCustomer",
+            "POST",
+            f"Customer/{self._merchant}/Create",
+            idempotent=False,
+            json=body.body(self._merchant),
+        )
         customer = self.http.parse(response, wire.CustomerResponse, "createCustomer").customer
         record = mapper.record_from_wire(customer, fetched_at=_now())
         details: dict[str, str] = {}
@@ -346,12 +374,17 @@ class MartjackConnector:
         async with self._lock(user_id):
             customer = await self._get_customer(user_id)
             if customer.is_receive_offers is receive_offers:
-                return WriteResult(operation="none", record=mapper.record_from_wire(customer, fetched_at=_now()),
-                                   details=details, changed=False)
+                return WriteResult(
+                    operation="none",
+                    record=mapper.record_from_wire(customer, fetched_at=_now()),
+                    details=details,
+                    changed=False,
+                )
             customer = mapper.with_receive_offers(customer, receive_offers)
             await self._update(customer)
-        return WriteResult(operation="Customer/Update", record=mapper.record_from_wire(customer, fetched_at=_now()),
-                           details=details)
+        return WriteResult(
+            operation="Customer/Update", record=mapper.record_from_wire(customer, fetched_at=_now()), details=details
+        )
 
     async def enroll_in_loyalty_program(self, record_id: str, program_id: str) -> WriteResult:
         raise unsupported(PROVIDER, Operation.ENROLL_LOYALTY)
@@ -371,8 +404,7 @@ class MartjackConnector:
 
     async def erase(self, record_id: str) -> WriteResult:
         user_id = self._user_id(record_id, Operation.ERASE)
-        return WriteResult(operation=await self._set_active(user_id, active=False),
-                           details={"remains": ERASE_REMAINS})
+        return WriteResult(operation=await self._set_active(user_id, active=False), details={"remains": ERASE_REMAINS})
 
     # -- write plumbing -------------------------------------------------------------------------------
 
@@ -382,8 +414,14 @@ class MartjackConnector:
         for attempt in range(2):
             token = await self.session.token()
             try:
-                response = await self.http.request("updateCustomer", "POST", f"Customer/{self._merchant}/Update",
-                                                   idempotent=False, json=body, headers={"accesstoken": token})
+                response = await self.http.request(
+                    "updateCustomer",
+                    "POST",
+                    f"Customer/{self._merchant}/Update",
+                    idempotent=False,
+                    json=body,
+                    headers={"accesstoken": token},
+                )
             except SessionExpired:
                 # Refused before anything was written, so sending it again is safe.
                 self.session.invalidate(token)
@@ -395,16 +433,18 @@ class MartjackConnector:
 
     async def _open_session(self) -> str:
         operation = "getAccessToken"
-        response = await self.http.request(operation, "POST", f"Customer/GetAccessToken/{self._merchant}",
-                                           idempotent=True)
+        response = await self.http.request(
+            operation, "POST", f"Customer/GetAccessToken/{self._merchant}", idempotent=True
+        )
         return self.http.parse(response, wire.TokenResponse, operation).token.access_token
 
     async def _save_address(self, address: AddressInput, customer: wire.MartjackCustomer) -> str:
         """AddShippingAddress; returns the address id Martjack gave (or kept)."""
         operation = "addShippingAddress"
         body = mapper.address_to_wire(address, customer).body()
-        response = await self.http.request(operation, "POST", f"Customer/AddShippingAddress/{self._merchant}",
-                                           idempotent=False, json=body)
+        response = await self.http.request(
+            operation, "POST", f"Customer/AddShippingAddress/{self._merchant}", idempotent=False, json=body
+        )
         saved = self.http.parse(response, wire.ShippingAddressesResponse, operation).shipping_addresses
         if not saved:
             return address.id or ""
@@ -414,8 +454,9 @@ class MartjackConnector:
         # Setting a flag to a fixed value is idempotent, so these GETs may be retried.
         endpoint = "Activation" if active else "DeActivation"
         operation = "activateCustomer" if active else "deactivateCustomer"
-        response = await self.http.request(operation, "GET", f"Customer/{endpoint}/{self._merchant}/{user_id}",
-                                           idempotent=True)
+        response = await self.http.request(
+            operation, "GET", f"Customer/{endpoint}/{self._merchant}/{user_id}", idempotent=True
+        )
         self.http.parse(response, wire.Envelope, operation)
         return f"Customer/{endpoint}"
 

@@ -63,14 +63,28 @@ RECORD_FACETS = frozenset({Facet.PROFILE, Facet.SUBSCRIPTIONS})
 OFFER_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 _NET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
-_BIRTH_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%Y-%m-%d",
-                       "%Y-%m-%dT%H:%M:%S")
+_BIRTH_DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S",
+)
 # .NET's DateTime.MinValue and Martjack's 1/1/1900 mean "no birth date".
 _LAST_UNSET_YEAR = 1900
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
-_GENDERS_IN = {"m": Gender.MALE, "male": Gender.MALE, "f": Gender.FEMALE, "female": Gender.FEMALE,
-               "o": Gender.NOT_DISCLOSED, "u": Gender.NOT_DISCLOSED, "other": Gender.NOT_DISCLOSED,
-               "not_disclosed": Gender.NOT_DISCLOSED, "unspecified": Gender.NOT_DISCLOSED}
+_GENDERS_IN = {
+    "m": Gender.MALE,
+    "male": Gender.MALE,
+    "f": Gender.FEMALE,
+    "female": Gender.FEMALE,
+    "o": Gender.NOT_DISCLOSED,
+    "u": Gender.NOT_DISCLOSED,
+    "other": Gender.NOT_DISCLOSED,
+    "not_disclosed": Gender.NOT_DISCLOSED,
+    "unspecified": Gender.NOT_DISCLOSED,
+}
 # Martjack has no value for "not disclosed": it is written as no gender.
 _GENDERS_OUT = {Gender.MALE: "male", Gender.FEMALE: "female", Gender.NOT_DISCLOSED: ""}
 
@@ -169,8 +183,9 @@ def address_from_wire(address: ShippingAddress) -> Address:
     )
 
 
-def record_from_wire(customer: MartjackCustomer, *, fetched_at: datetime,
-                     addresses: Sequence[ShippingAddress] | None = None) -> ProviderRecord:
+def record_from_wire(
+    customer: MartjackCustomer, *, fetched_at: datetime, addresses: Sequence[ShippingAddress] | None = None
+) -> ProviderRecord:
     """A customer as a record holding PROFILE and SUBSCRIPTIONS, and ADDRESSES when they were fetched.
 
     Martjack's customer object has no status: ``status`` stays unknown (``None``).
@@ -199,9 +214,13 @@ def record_from_wire(customer: MartjackCustomer, *, fetched_at: datetime,
 
 def addresses_record(user_id: str, addresses: Sequence[ShippingAddress], *, fetched_at: datetime) -> ProviderRecord:
     """A record holding only the ADDRESSES facet."""
-    return ProviderRecord(provider=PROVIDER, record_id=user_id.strip().lower(), fetched_at=fetched_at,
-                          facets=frozenset({Facet.ADDRESSES}),
-                          addresses=tuple(address_from_wire(a) for a in addresses))
+    return ProviderRecord(
+        provider=PROVIDER,
+        record_id=user_id.strip().lower(),
+        fetched_at=fetched_at,
+        facets=frozenset({Facet.ADDRESSES}),
+        addresses=tuple(address_from_wire(a) for a in addresses),
+    )
 
 
 # -- lookups ----------------------------------------------------------------------------------------
@@ -238,9 +257,10 @@ def matches(customer: MartjackCustomer, key: IdentifierKey) -> bool:
 
 def best_match(customers: Iterable[MartjackCustomer], key: IdentifierKey) -> MartjackCustomer | None:
     """The customer holding ``key``; one whose UserName is the value wins over one holding it elsewhere."""
-    found = sorted((c for c in customers if matches(c, key)),
-                   key=lambda c: (c.user_name.strip().casefold() != key.value.strip().casefold(),
-                                  c.user_id.lower()))
+    found = sorted(
+        (c for c in customers if matches(c, key)),
+        key=lambda c: (c.user_name.strip().casefold() != key.value.strip().casefold(), c.user_id.lower()),
+    )
     return found[0] if found else None
 
 

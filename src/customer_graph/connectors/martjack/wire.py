@@ -92,8 +92,9 @@ class MartjackCustomer(WireModel):
 
 # Members of a read customer that Update does not take: secrets, lookup lists, custom fields (written by
 # UpdateUserProfile) and what Martjack derives itself.
-READ_ONLY_MEMBERS = frozenset({"UserProfiles", "Password", "ConfirmPassword", "Countries", "States",
-                               "MarketingNotificationType", "MerchantId"})
+READ_ONLY_MEMBERS = frozenset(
+    {"UserProfiles", "Password", "ConfirmPassword", "Countries", "States", "MarketingNotificationType", "MerchantId"}
+)
 
 
 class CustomerResponse(Envelope):

@@ -28,8 +28,15 @@ DEFAULT_TOKEN_TTL_SECONDS = 86400.0
 
 
 class OpenLoyaltyAuth(RefreshingTokenAuth):
-    def __init__(self, base_url: str, username: str, password: str, *,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(Provider.OPEN_LOYALTY, clock)
         self._base_url = base_url.rstrip("/")
         self._username = username
@@ -37,8 +44,11 @@ class OpenLoyaltyAuth(RefreshingTokenAuth):
         self._wall_clock = wall_clock
 
     def token_request(self) -> httpx.Request:
-        return httpx.Request("POST", f"{self._base_url}/api/admin/login_check",
-                             data={"_username": self._username, "_password": self._password})
+        return httpx.Request(
+            "POST",
+            f"{self._base_url}/api/admin/login_check",
+            data={"_username": self._username, "_password": self._password},
+        )
 
     def refresh_request(self, refresh_token: str) -> httpx.Request | None:
         return httpx.Request("POST", f"{self._base_url}/api/token/refresh", data={"refresh_token": refresh_token})
@@ -92,4 +102,3 @@ class OpenLoyaltyAuth(RefreshingTokenAuth):
             if payload.exp is not None:
                 return max(0.0, payload.exp - self._wall_clock())
         return DEFAULT_TOKEN_TTL_SECONDS
-

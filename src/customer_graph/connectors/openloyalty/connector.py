@@ -126,15 +126,29 @@ class OpenLoyaltyConnector:
     record_facets = RECORD_FACETS
     create_requires: tuple[tuple[str, ...], ...] = (("first_name",), ("last_name",), ("email",))
 
-    def __init__(self, config: OpenLoyaltyConfig, policy: Policy, *,
-                 transport: httpx.AsyncBaseTransport | None = None, observer: CallObserver | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        config: OpenLoyaltyConfig,
+        policy: Policy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.config = config
         self.settings = MapSettings(config.store_code, config.program_name, config.phone_region)
         self.auth = OpenLoyaltyAuth(config.base_url, config.username, config.password)
-        self.http = ProviderHttp.create(PROVIDER, config.base_url, policy, auth=self.auth, transport=transport,
-                                        classify=classify, observer=observer, limiter=limiter,
-                                        headers={"Accept": "application/json"})
+        self.http = ProviderHttp.create(
+            PROVIDER,
+            config.base_url,
+            policy,
+            auth=self.auth,
+            transport=transport,
+            classify=classify,
+            observer=observer,
+            limiter=limiter,
+            headers={"Accept": "application/json"},
+        )
         self._store = f"/api/{quote(config.store_code, safe='')}"
 
     async def aclose(self) -> None:
@@ -151,11 +165,9 @@ class OpenLoyaltyConnector:
     # -- reads -----------------------------------------------------------------------------------------
 
     async def get_records(self, record_ids: Sequence[str], facets: frozenset[Facet]) -> list[RecordSlot]:
-        return await per_key(record_ids,
-                             lambda record_id: _slot(self._read(record_id, facets, Operation.GET_RECORDS)))
+        return await per_key(record_ids, lambda record_id: _slot(self._read(record_id, facets, Operation.GET_RECORDS)))
 
-    async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
-                                  facets: frozenset[Facet]) -> list[LookupSlot]:
+    async def find_by_identifiers(self, keys: Sequence[IdentifierKey], facets: frozenset[Facet]) -> list[LookupSlot]:
         return await per_key(keys, lambda key: _slot(self._find(key, facets)))
 
     async def search(self, text: str, offset: int, limit: int) -> SearchPage:
@@ -167,14 +179,15 @@ class OpenLoyaltyConnector:
         if window is not None:
             page, size, skip = window
             listing = await self._list(Operation.SEARCH, params, page, size)
-            customers, total = listing.customers[skip:skip + limit], listing.total
+            customers, total = listing.customers[skip : skip + limit], listing.total
         else:
             first = offset // limit + 1
-            pages = await asyncio.gather(*(self._list(Operation.SEARCH, params, page, limit)
-                                           for page in (first, first + 1)))
+            pages = await asyncio.gather(
+                *(self._list(Operation.SEARCH, params, page, limit) for page in (first, first + 1))
+            )
             rows = [c for listing in pages for c in listing.customers]
             start = offset - (first - 1) * limit
-            customers, total = rows[start:start + limit], pages[0].total
+            customers, total = rows[start : start + limit], pages[0].total
         fetched_at = datetime.now(UTC)
         records = tuple(mapper.record_from_customer(c, self.settings, fetched_at) for c in customers)
         return SearchPage(records, total, offset, limit)
@@ -207,8 +220,13 @@ class OpenLoyaltyConnector:
         return self.http.parse(response, wire.CustomerStatus, operation)
 
     async def _list(self, operation: Operation, params: dict[str, str], page: int, per_page: int) -> wire.CustomerList:
-        response = await self.http.request(operation.value, "GET", f"{self._store}/admin/customer", idempotent=True,
-                                           params={**params, "page": str(page), "perPage": str(per_page)})
+        response = await self.http.request(
+            operation.value,
+            "GET",
+            f"{self._store}/admin/customer",
+            idempotent=True,
+            params={**params, "page": str(page), "perPage": str(per_page)},
+        )
         return self.http.parse(response, wire.CustomerList, operation.value)
 
     async def _find(self, key: IdentifierKey, facets: frozenset[Facet]) -> ProviderRecord | None:
@@ -227,8 +245,13 @@ class OpenLoyaltyConnector:
 
     async def create(self, draft: CustomerDraft) -> WriteResult:
         operation = Operation.CREATE.value
-        response = await self.http.request(operation, "POST", f"{self._store}/admin/customer/register",
-                                           idempotent=False, data=mapper.register_form(draft))
+        response = await self.http.request(
+            operation,
+            "POST",
+            f"{self._store}/admin/customer/register",
+            idempotent=False,
+            data=mapper.register_form(draft),
+        )
         registered = self.http.parse(response, wire.Registered, operation)
         details = {"record_id": registered.customer_id}
         ignored = [name for name in ("external_id", "username", "password", "source") if getattr(draft, name)]
@@ -253,8 +276,9 @@ class OpenLoyaltyConnector:
     async def add_identifier(self, record_id: str, identifier: Identifier) -> WriteResult:
         form = mapper.identifier_form(identifier.type, identifier.value)
         if form is None:
-            raise ProviderUnsupported(PROVIDER, Operation.ADD_IDENTIFIER.value,
-                                      detail=f"no {identifier.type.value} identifier")
+            raise ProviderUnsupported(
+                PROVIDER, Operation.ADD_IDENTIFIER.value, detail=f"no {identifier.type.value} identifier"
+            )
         # One slot per type: setting it replaces the value held before, if any.
         await self._put(Operation.ADD_IDENTIFIER, record_id, form)
         return WriteResult(f"set {identifier.type.value}", await self._read_back(record_id))
@@ -292,8 +316,9 @@ class OpenLoyaltyConnector:
                 raise ProviderUnsupported(PROVIDER, operation.value, detail="no such consent")
             return WriteResult("none", await self._read(record_id, RECORD_FACETS, operation), changed=False)
         await self._put(operation, record_id, form)
-        return WriteResult("update consents", await self._read_back(record_id),
-                           {"not_held": not_held} if not_held else {})
+        return WriteResult(
+            "update consents", await self._read_back(record_id), {"not_held": not_held} if not_held else {}
+        )
 
     async def enroll_in_loyalty_program(self, record_id: str, program_id: str) -> WriteResult:
         """Open Loyalty has one program per store, joined at registration, and no enrolment call.
@@ -305,8 +330,13 @@ class OpenLoyaltyConnector:
         facets = RECORD_FACETS | {Facet.LOYALTY}
         if program_id == self.config.store_code:
             return WriteResult("none", await self._read(record_id, facets, operation), changed=False)
-        await self.http.request(operation.value, "POST", f"{self._customer_path(record_id)}/level",
-                                idempotent=False, data={"levelId": program_id})
+        await self.http.request(
+            operation.value,
+            "POST",
+            f"{self._customer_path(record_id)}/level",
+            idempotent=False,
+            data={"levelId": program_id},
+        )
         return WriteResult("assign level", await self._read_back(record_id, facets))
 
     async def merge(self, survivor_id: str, victim_id: str) -> MergeResult:
@@ -318,19 +348,20 @@ class OpenLoyaltyConnector:
         for slot in await self.get_records([survivor_id, victim_id], RECORD_FACETS):
             if isinstance(slot, ProviderError):
                 raise slot
-        await self.http.request(operation.value, "POST", self._admin_path(victim_id, "deactivate"),
-                                idempotent=False)
+        await self.http.request(operation.value, "POST", self._admin_path(victim_id, "deactivate"), idempotent=False)
         return MergeResult(survivor_id, victim_id, "deactivate victim")
 
     async def set_status(self, record_id: str, active: bool) -> WriteResult:
         action = "activate" if active else "deactivate"
-        await self.http.request(Operation.SET_STATUS.value, "POST", self._admin_path(record_id, action),
-                                idempotent=False)
+        await self.http.request(
+            Operation.SET_STATUS.value, "POST", self._admin_path(record_id, action), idempotent=False
+        )
         return WriteResult(action, await self._read_back(record_id))
 
     async def erase(self, record_id: str) -> WriteResult:
-        await self.http.request(Operation.ERASE.value, "POST", self._admin_path(record_id, "anonymize"),
-                                idempotent=False)
+        await self.http.request(
+            Operation.ERASE.value, "POST", self._admin_path(record_id, "anonymize"), idempotent=False
+        )
         return WriteResult("anonymize", await self._read_back(record_id))
 
     async def _put(self, operation: Operation, record_id: str, form: dict[str, str]) -> None:
@@ -347,8 +378,9 @@ class OpenLoyaltyConnector:
 
 def _not_held(subscriptions: Sequence[SubscriptionInput]) -> str:
     """The (channel, kind) pairs Open Loyalty has no consent for, as ``EMAIL:TRANSACTIONAL,...``."""
-    pairs = (f"{s.channel.value}:{s.kind.value}" for s in subscriptions
-             if mapper.agreement_field(s.channel, s.kind) is None)
+    pairs = (
+        f"{s.channel.value}:{s.kind.value}" for s in subscriptions if mapper.agreement_field(s.channel, s.kind) is None
+    )
     return ",".join(dict.fromkeys(pairs))
 
 
@@ -360,8 +392,9 @@ async def _slot(call: Awaitable[T]) -> T | ProviderError:
         return exc
 
 
-async def _both(customer: Awaitable[ProviderRecord],
-                status: Awaitable[wire.CustomerStatus]) -> tuple[ProviderRecord, wire.CustomerStatus]:
+async def _both(
+    customer: Awaitable[ProviderRecord], status: Awaitable[wire.CustomerStatus]
+) -> tuple[ProviderRecord, wire.CustomerStatus]:
     """Both calls at once; the customer's error (a 404 first of all) wins over the status call's."""
     record, loyalty = await asyncio.gather(customer, status, return_exceptions=True)
     if isinstance(record, BaseException):

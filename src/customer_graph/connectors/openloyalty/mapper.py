@@ -108,17 +108,24 @@ def record_from_customer(customer: wire.Customer, settings: MapSettings, fetched
     )
 
 
-def record_from_status(record_id: str, status: wire.CustomerStatus, settings: MapSettings,
-                       fetched_at: datetime) -> ProviderRecord:
+def record_from_status(
+    record_id: str, status: wire.CustomerStatus, settings: MapSettings, fetched_at: datetime
+) -> ProviderRecord:
     """A record holding only LOYALTY: what a read that asked for nothing else gets."""
-    return ProviderRecord(provider=PROVIDER, record_id=record_id, fetched_at=fetched_at,
-                          facets=frozenset({Facet.LOYALTY}), account=settings.store_code,
-                          loyalty_programs=(loyalty_from_status(status, settings),))
+    return ProviderRecord(
+        provider=PROVIDER,
+        record_id=record_id,
+        fetched_at=fetched_at,
+        facets=frozenset({Facet.LOYALTY}),
+        account=settings.store_code,
+        loyalty_programs=(loyalty_from_status(status, settings),),
+    )
 
 
 def with_loyalty(record: ProviderRecord, status: wire.CustomerStatus, settings: MapSettings) -> ProviderRecord:
-    return replace(record, facets=record.facets | {Facet.LOYALTY},
-                   loyalty_programs=(loyalty_from_status(status, settings),))
+    return replace(
+        record, facets=record.facets | {Facet.LOYALTY}, loyalty_programs=(loyalty_from_status(status, settings),)
+    )
 
 
 def loyalty_from_status(status: wire.CustomerStatus, settings: MapSettings) -> LoyaltyProgram:
@@ -314,8 +321,13 @@ def address_patch_form(held: wire.Address | None, patch: AddressPatch) -> dict[s
     if "line1" in changed:
         street, number = _split_line1(changed["line1"])
         parts |= {"street": street or "", "address1": number or ""}
-    for name, part in (("line2", "address2"), ("city", "city"), ("state", "province"), ("postcode", "postal"),
-                       ("country", "country")):
+    for name, part in (
+        ("line2", "address2"),
+        ("city", "city"),
+        ("state", "province"),
+        ("postcode", "postal"),
+        ("country", "country"),
+    ):
         if name in changed:
             parts[part] = changed[name] or ""
     return {f"customer[address][{name}]": value.strip() for name, value in parts.items()}

@@ -169,4 +169,5 @@ class CustomerStatus(Wire):
     points_expiring_next_month: float | None = Field(default=None, alias="pointsExpiringNextMonth")
     # Dates (Y-m-d) to the points expiring on them.
     points_expiring_breakdown: Annotated[dict[date, float] | None, BeforeValidator(_empty_list_is_none)] = Field(
-        default=None, alias="pointsExpiringBreakdown")
+        default=None, alias="pointsExpiringBreakdown"
+    )

@@ -150,25 +150,27 @@ def _spring_message(response: httpx.Response) -> str | None:
 
 # -- the connector ----------------------------------------------------------------------------------
 
-CAPABILITIES: Capabilities = MappingProxyType({
-    Operation.GET_RECORDS: Support.NATIVE,  # Find Customer by Id, one call per id
-    Operation.FIND_BY_IDENTIFIER: Support.NATIVE,  # search by email / mobile, Find Customer by Ref
-    Operation.SEARCH: Support.EMULATED,  # name look-ups, paginated here
-    Operation.ADDRESSES: Support.NATIVE,  # with the customer
-    Operation.SUBSCRIPTIONS: Support.NATIVE,  # accepts_marketing, with the customer
-    Operation.LOYALTY: Support.UNSUPPORTED,
-    Operation.CREATE: Support.NATIVE,  # POST /api/v2/customers
-    Operation.UPDATE_PROFILE: Support.EMULATED,  # read, modify, PUT the whole object
-    Operation.ADD_IDENTIFIER: Support.EMULATED,  # email / mobile via PUT
-    Operation.REMOVE_IDENTIFIER: Support.EMULATED,
-    Operation.UPSERT_ADDRESS: Support.EMULATED,  # POST .../address adds; a change is a PUT of the whole object
-    Operation.REMOVE_ADDRESS: Support.EMULATED,  # PUT of the whole object
-    Operation.SET_SUBSCRIPTIONS: Support.EMULATED,  # accepts_marketing / marketing_optin_level via PUT
-    Operation.ENROLL_LOYALTY: Support.UNSUPPORTED,
-    Operation.MERGE: Support.EMULATED,  # copy missing fields to the survivor, delete the victim
-    Operation.SET_STATUS: Support.EMULATED,  # active via PUT
-    Operation.ERASE: Support.NATIVE,  # DELETE /api/v2/customers/{id} (TWC marks the customer deleted)
-})
+CAPABILITIES: Capabilities = MappingProxyType(
+    {
+        Operation.GET_RECORDS: Support.NATIVE,  # Find Customer by Id, one call per id
+        Operation.FIND_BY_IDENTIFIER: Support.NATIVE,  # search by email / mobile, Find Customer by Ref
+        Operation.SEARCH: Support.EMULATED,  # name look-ups, paginated here
+        Operation.ADDRESSES: Support.NATIVE,  # with the customer
+        Operation.SUBSCRIPTIONS: Support.NATIVE,  # accepts_marketing, with the customer
+        Operation.LOYALTY: Support.UNSUPPORTED,
+        Operation.CREATE: Support.NATIVE,  # POST /api/v2/customers
+        Operation.UPDATE_PROFILE: Support.EMULATED,  # read, modify, PUT the whole object
+        Operation.ADD_IDENTIFIER: Support.EMULATED,  # email / mobile via PUT
+        Operation.REMOVE_IDENTIFIER: Support.EMULATED,
+        Operation.UPSERT_ADDRESS: Support.EMULATED,  # POST .../address adds; a change is a PUT of the whole object
+        Operation.REMOVE_ADDRESS: Support.EMULATED,  # PUT of the whole object
+        Operation.SET_SUBSCRIPTIONS: Support.EMULATED,  # accepts_marketing / marketing_optin_level via PUT
+        Operation.ENROLL_LOYALTY: Support.UNSUPPORTED,
+        Operation.MERGE: Support.EMULATED,  # copy missing fields to the survivor, delete the victim
+        Operation.SET_STATUS: Support.EMULATED,  # active via PUT
+        Operation.ERASE: Support.NATIVE,  # DELETE /api/v2/customers/{id} (TWC marks the customer deleted)
+    }
+)
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{6,}")
 
 
@@ -181,13 +183,28 @@ class TwcConnector:
     record_facets = mapper.RECORD_FACETS
     create_requires: tuple[tuple[str, ...], ...] = (("email",),)
 
-    def __init__(self, config: TwcConfig, policy: Policy, *, transport: httpx.AsyncBaseTransport | None = None,
-                 observer: CallObserver | None = None, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        config: TwcConfig,
+        policy: Policy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.config = config
         self.auth = TwcAuth(config.resolved_token_url(), config.tenant, config.client_id, config.client_secret)
-        self.http = ProviderHttp.create(PROVIDER, config.base_url, policy, auth=self.auth, transport=transport,
-                                        classify=classify, observer=observer, limiter=limiter,
-                                        headers={"Accept": "application/json"})
+        self.http = ProviderHttp.create(
+            PROVIDER,
+            config.base_url,
+            policy,
+            auth=self.auth,
+            transport=transport,
+            classify=classify,
+            observer=observer,
+            limiter=limiter,
+            headers={"Accept": "application/json"},
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -198,8 +215,7 @@ class TwcConnector:
         # Every facet TWC has comes with the customer: ``facets`` asks for nothing that needs another call.
         return await per_key(record_ids, self._record_slot)
 
-    async def find_by_identifiers(self, keys: Sequence[IdentifierKey],
-                                  facets: frozenset[Facet]) -> list[LookupSlot]:
+    async def find_by_identifiers(self, keys: Sequence[IdentifierKey], facets: frozenset[Facet]) -> list[LookupSlot]:
         return await per_key(keys, self._lookup_slot)
 
     async def search(self, text: str, offset: int, limit: int) -> SearchPage:
@@ -210,7 +226,7 @@ class TwcConnector:
             for customer in customers:
                 found.setdefault(customer.id, customer)
         ordered = sorted(found.values(), key=_name_order)
-        records = tuple(self._record(c) for c in ordered[offset:offset + limit])
+        records = tuple(self._record(c) for c in ordered[offset : offset + limit])
         return SearchPage(records=records, total=len(ordered), offset=offset, limit=limit)
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -228,8 +244,9 @@ class TwcConnector:
         return WriteResult("createCustomer", self._record(created.customer), mapper.details(ignored))
 
     async def update_profile(self, record_id: str, patch: ProfilePatch) -> WriteResult:
-        return await self._rewrite(Operation.UPDATE_PROFILE, record_id,
-                                   lambda document: mapper.profile_changes(patch, document))
+        return await self._rewrite(
+            Operation.UPDATE_PROFILE, record_id, lambda document: mapper.profile_changes(patch, document)
+        )
 
     async def add_identifier(self, record_id: str, identifier: Identifier) -> WriteResult:
         operation = Operation.ADD_IDENTIFIER
@@ -268,8 +285,9 @@ class TwcConnector:
         operation = Operation.UPSERT_ADDRESS
         if address.id is None:
             body = mapper.address_input_to_wire(address).body()
-            response = await self.http.request(operation.value, "POST", f"{_customer_path(record_id)}/address",
-                                               idempotent=False, json=body)
+            response = await self.http.request(
+                operation.value, "POST", f"{_customer_path(record_id)}/address", idempotent=False, json=body
+            )
             saved = self._document(response, operation)
             return WriteResult("addCustomerAddress", self._record(saved.customer))
         target = address.id
@@ -280,8 +298,7 @@ class TwcConnector:
             if all(wire.address_id(a) != target for a in addresses):
                 raise ProviderNotFound(PROVIDER, operation.value, detail="no such address")
             fields: dict[str, Any] = {
-                wire.ADDRESSES: [wire.address_with(a, write) if wire.address_id(a) == target else a
-                                 for a in addresses],
+                wire.ADDRESSES: [wire.address_with(a, write) if wire.address_id(a) == target else a for a in addresses],
             }
             default = document.raw_default_address()
             if default is not None and wire.address_id(default) == target:
@@ -312,8 +329,9 @@ class TwcConnector:
             return WriteResult("unchanged", changed=False)
         if not any((s.channel, s.kind) == mapper.EMAIL_MARKETING for s in subscriptions):
             raise ProviderUnsupported(PROVIDER, operation.value, detail="TWC holds email marketing only")
-        return await self._rewrite(operation, record_id,
-                                   lambda document: mapper.subscription_changes(document.customer, subscriptions))
+        return await self._rewrite(
+            operation, record_id, lambda document: mapper.subscription_changes(document.customer, subscriptions)
+        )
 
     async def enroll_in_loyalty_program(self, record_id: str, program_id: str) -> WriteResult:
         raise unsupported(PROVIDER, Operation.ENROLL_LOYALTY)
@@ -335,8 +353,9 @@ class TwcConnector:
                     await self._restore(operation, victim)
                 raise
         await self.http.request(operation.value, "DELETE", _customer_path(victim_id), idempotent=False)
-        return MergeResult(survivor_id=survivor_id, victim_id=victim_id,
-                           operation="copy missing fields to survivor, delete victim")
+        return MergeResult(
+            survivor_id=survivor_id, victim_id=victim_id, operation="copy missing fields to survivor, delete victim"
+        )
 
     async def set_status(self, record_id: str, active: bool) -> WriteResult:
         return await self._rewrite(Operation.SET_STATUS, record_id, lambda _: mapper.status_changes(active))
@@ -360,8 +379,9 @@ class TwcConnector:
 
     async def _lookup_slot(self, key: IdentifierKey) -> LookupSlot:
         if key.type not in self.lookup_types:
-            return ProviderUnsupported(PROVIDER, Operation.FIND_BY_IDENTIFIER.value,
-                                       detail=f"no lookup by {key.type.value}")
+            return ProviderUnsupported(
+                PROVIDER, Operation.FIND_BY_IDENTIFIER.value, detail=f"no lookup by {key.type.value}"
+            )
         try:
             return await self._lookup(key)
         except ProviderError as exc:
@@ -374,8 +394,9 @@ class TwcConnector:
             return None
         if key.type is IdentifierType.CUSTOMER_REF:
             try:
-                response = await self.http.request(operation.value, "GET", f"{_customer_path(wanted)}/ref",
-                                                   idempotent=True)
+                response = await self.http.request(
+                    operation.value, "GET", f"{_customer_path(wanted)}/ref", idempotent=True
+                )
             except ProviderNotFound:
                 return None
             candidates = [self._document(response, operation).customer]
@@ -403,14 +424,16 @@ class TwcConnector:
         response = await self.http.request(operation.value, "PUT", CUSTOMERS, idempotent=False, json=body)
         return self._document(response, operation)
 
-    async def _rewrite(self, operation: Operation, record_id: str,
-                       change: Callable[[CustomerDocument], Changes]) -> WriteResult:
+    async def _rewrite(
+        self, operation: Operation, record_id: str, change: Callable[[CustomerDocument], Changes]
+    ) -> WriteResult:
         """Read the whole customer, apply ``change``, PUT it back (or nothing, when nothing changes)."""
         document = await self._read(record_id, operation)
         changes = change(document)
         if not mapper.changed(document, changes.fields):
-            return WriteResult("unchanged", self._record(document.customer), mapper.details(changes.ignored),
-                               changed=False)
+            return WriteResult(
+                "unchanged", self._record(document.customer), mapper.details(changes.ignored), changed=False
+            )
         saved = await self._put(operation, document.body(changes.fields))
         return WriteResult("updateCustomer", self._record(saved.customer), mapper.details(changes.ignored))
 

@@ -173,8 +173,11 @@ def draft_to_wire(draft: CustomerDraft) -> tuple[CustomerDraftWire, tuple[str, .
         marketing_optin_level=level,
         addresses=[address_input_to_wire(draft.address, default=True)] if draft.address else None,
     )
-    ignored = [name for name in ("gender", "card_number", "username", "password", "source")
-               if getattr(draft, name) not in (None, "")]
+    ignored = [
+        name
+        for name in ("gender", "card_number", "username", "password", "source")
+        if getattr(draft, name) not in (None, "")
+    ]
     return body, (*ignored, *ignored_subscriptions)
 
 
@@ -237,8 +240,13 @@ def _address_part_changes(patch: AddressPatch) -> dict[str, Any]:
     """The address fields (wire names) an address patch sets; a province's code goes with its name."""
     changed = patch.changed()
     fields: dict[str, Any] = {}
-    for name, field in (("line1", "address1"), ("line2", "address2"), ("city", "city"), ("state", "province"),
-                        ("postcode", "postcode")):
+    for name, field in (
+        ("line1", "address1"),
+        ("line2", "address2"),
+        ("city", "city"),
+        ("state", "province"),
+        ("postcode", "postcode"),
+    ):
         if name in changed:
             fields[field] = _text(changed[name])
     if "state" in changed:
@@ -309,8 +317,9 @@ def release_changes(moved: Iterable[str]) -> Changes:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _marketing(subscriptions: Sequence[SubscriptionInput], *,
-               current_level: str | None) -> tuple[bool | None, str | None, tuple[str, ...]]:
+def _marketing(
+    subscriptions: Sequence[SubscriptionInput], *, current_level: str | None
+) -> tuple[bool | None, str | None, tuple[str, ...]]:
     accepts: bool | None = None
     ignored: list[str] = []
     for subscription in subscriptions:

@@ -29,15 +29,25 @@ from customer_graph.schema.mutation_types import (
 KIND = MutationKind("addIdentifier", AddIdentifierPayload, AddIdentifierError, AddIdentifierErrorCode)
 
 
-async def add_identifier(info: Info, id: strawberry.ID, identifier: IdentifierInput,
-                         providers: list[Provider] | None = None,
-                         idempotency_key: str | None = None) -> AddIdentifierPayload:  # type: ignore[valid-type]
+async def add_identifier(
+    info: Info,
+    id: strawberry.ID,
+    identifier: IdentifierInput,
+    providers: list[Provider] | None = None,
+    idempotency_key: str | None = None,
+) -> AddIdentifierPayload:  # type: ignore[valid-type]
     return await change_identifier(info, KIND, Operation.ADD_IDENTIFIER, id, identifier, providers, idempotency_key)
 
 
-async def change_identifier(info: Info, kind: MutationKind, operation: Operation, id: strawberry.ID,
-                            identifier: IdentifierInput, providers: list[Provider] | None,
-                            idempotency_key: str | None) -> object:
+async def change_identifier(
+    info: Info,
+    kind: MutationKind,
+    operation: Operation,
+    id: strawberry.ID,
+    identifier: IdentifierInput,
+    providers: list[Provider] | None,
+    idempotency_key: str | None,
+) -> object:
     """Shared by add and remove: the same validation and plan, a different operation."""
     targets, target_errors = target_providers(info, providers)
     value, value_errors = check_identifier("identifier.value", identifier.type, identifier.value)
@@ -49,8 +59,26 @@ async def change_identifier(info: Info, kind: MutationKind, operation: Operation
         person, errors = await person_or_error(info, id)
         if person is None:
             return Plan(None, errors=errors)
-        return await plan_per_record(info, person, targets, operation, lambda record: {"identifier": {
-            "type": identifier.type.value, "value": value, "provider": record.provider.value, "source": None}})
+        return await plan_per_record(
+            info,
+            person,
+            targets,
+            operation,
+            lambda record: {
+                "identifier": {
+                    "type": identifier.type.value,
+                    "value": value,
+                    "provider": record.provider.value,
+                    "source": None,
+                }
+            },
+        )
 
-    return await run_mutation(info, kind, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "identifier": identifier, "providers": targets})
+    return await run_mutation(
+        info,
+        kind,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "identifier": identifier, "providers": targets},
+    )

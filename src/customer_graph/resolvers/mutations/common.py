@@ -89,9 +89,16 @@ def key_of(info: Info, argument: str | None) -> str | None:
     return f"{principal.client_id if principal is not None else '-'}:{key}"
 
 
-async def run_mutation(info: Info, kind: MutationKind, *, key: str | None, request: Mapping[str, Any],
-                       validate: Callable[[], list[UserError]], plan: Planner,
-                       after: AfterHook | None = None) -> Any:
+async def run_mutation(
+    info: Info,
+    kind: MutationKind,
+    *,
+    key: str | None,
+    request: Mapping[str, Any],
+    validate: Callable[[], list[UserError]],
+    plan: Planner,
+    after: AfterHook | None = None,
+) -> Any:
     errors = validate()
     if errors:
         return _payload(kind, None, [], None, errors)
@@ -104,11 +111,21 @@ async def run_mutation(info: Info, kind: MutationKind, *, key: str | None, reque
             await asyncio.sleep(0.05)
             claim = await gateway.store.claim(key, request_hash, IDEMPOTENCY_TTL_SECONDS)
         if claim.state is ClaimState.MISMATCH:
-            return _payload(kind, None, [], None, [UserError(
-                "idempotencyKey", "IDEMPOTENCY_KEY_REUSED", "this key was used with a different input")])
+            return _payload(
+                kind,
+                None,
+                [],
+                None,
+                [UserError("idempotencyKey", "IDEMPOTENCY_KEY_REUSED", "this key was used with a different input")],
+            )
         if claim.state is ClaimState.IN_PROGRESS:
-            return _payload(kind, None, [], None, [UserError(
-                "idempotencyKey", "IDEMPOTENCY_KEY_IN_USE", "a request with this key is still running")])
+            return _payload(
+                kind,
+                None,
+                [],
+                None,
+                [UserError("idempotencyKey", "IDEMPOTENCY_KEY_IN_USE", "a request with this key is still running")],
+            )
         if claim.state is ClaimState.DONE:
             assert claim.response is not None
             return replay(info, kind, claim.response)
@@ -166,10 +183,18 @@ def _snapshot(result: Result, records: list[ProviderRecord] | None) -> dict[str,
         "person_id": result.person_id,
         "write_id": result.write_id,
         "errors": [dataclasses.asdict(e) for e in result.errors],
-        "outcomes": [{"provider": o.provider.value, "status": o.status, "operation": o.operation,
-                      "record_id": o.record_id, "error_code": o.error.code if o.error else o.error_code,
-                      "retryable": o.error.retryable if o.error else o.retryable,
-                      "message": o.error.message if o.error else None} for o in result.outcomes],
+        "outcomes": [
+            {
+                "provider": o.provider.value,
+                "status": o.status,
+                "operation": o.operation,
+                "record_id": o.record_id,
+                "error_code": o.error.code if o.error else o.error_code,
+                "retryable": o.error.retryable if o.error else o.retryable,
+                "message": o.error.message if o.error else None,
+            }
+            for o in result.outcomes
+        ],
         "records": None if records is None else [codec.encode(r) for r in records],
     }
 
@@ -181,8 +206,17 @@ def replay(info: Info, kind: MutationKind, stored: Mapping[str, Any]) -> Any:
     records = [codec.decode(ProviderRecord, r) for r in stored["records"]] if stored["records"] is not None else None
     for record in records or ():
         loaders.prime(record, ALL_FACETS, force=True)
-    outcomes = [Outcome(Provider(o["provider"]), o["status"], o["operation"], o["record_id"],
-                        error_code=o["error_code"], retryable=o["retryable"]) for o in stored["outcomes"]]
+    outcomes = [
+        Outcome(
+            Provider(o["provider"]),
+            o["status"],
+            o["operation"],
+            o["record_id"],
+            error_code=o["error_code"],
+            retryable=o["retryable"],
+        )
+        for o in stored["outcomes"]
+    ]
     messages = {o["provider"]: o["message"] for o in stored["outcomes"]}
     errors = [UserError(**e) for e in stored["errors"]]
     person_id = stored["person_id"]
@@ -190,8 +224,14 @@ def replay(info: Info, kind: MutationKind, stored: Mapping[str, Any]) -> Any:
     return _payload(kind, customer, outcomes, stored["write_id"], errors, messages)
 
 
-def _payload(kind: MutationKind, customer: Customer | None, outcomes: Sequence[Outcome], write_id: str | None,
-             errors: Iterable[UserError], messages: Mapping[str, str | None] | None = None) -> Any:
+def _payload(
+    kind: MutationKind,
+    customer: Customer | None,
+    outcomes: Sequence[Outcome],
+    write_id: str | None,
+    errors: Iterable[UserError],
+    messages: Mapping[str, str | None] | None = None,
+) -> Any:
     return kind.payload(
         customer=customer,
         outcomes=[_outcome(o, (messages or {}).get(o.provider.value)) for o in outcomes],
@@ -206,23 +246,32 @@ def _outcome(outcome: Outcome, stored_message: str | None = None) -> ProviderOut
         ext = extensions_of(outcome.error)
         error = ProviderOutcomeError(code=ext["code"], retryable=ext["retryable"], message=outcome.error.message)
     elif outcome.error_code:
-        error = ProviderOutcomeError(code=outcome.error_code, retryable=outcome.retryable,
-                                     message=stored_message or outcome.error_code)
-    return ProviderOutcome(provider=outcome.provider, status=OutcomeStatus(outcome.status),
-                           operation=outcome.operation,
-                           record_id=strawberry.ID(outcome.record_id) if outcome.record_id else None, error=error)
+        error = ProviderOutcomeError(
+            code=outcome.error_code, retryable=outcome.retryable, message=stored_message or outcome.error_code
+        )
+    return ProviderOutcome(
+        provider=outcome.provider,
+        status=OutcomeStatus(outcome.status),
+        operation=outcome.operation,
+        record_id=strawberry.ID(outcome.record_id) if outcome.record_id else None,
+        error=error,
+    )
 
 
 def fingerprint(name: str, request: Mapping[str, Any]) -> str:
     """Same mutation, same input ⇒ same hash (UNSET fields are left out, so ``{}`` and unset agree)."""
-    return hashlib.sha256(orjson.dumps({"mutation": name, "input": _plain(request)},
-                                       option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps({"mutation": name, "input": _plain(request)}, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not strawberry.UNSET}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not strawberry.UNSET
+        }
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items() if v is not strawberry.UNSET}
     if isinstance(value, list | tuple):
@@ -246,13 +295,21 @@ def target_providers(info: Info, requested: list[Provider] | None) -> tuple[list
         return configured, []
     missing = [p for p in requested if p not in configured]
     if missing:
-        return [], [UserError("providers", "PROVIDER_NOT_CONFIGURED",
-                              f"not configured here: {', '.join(p.name for p in missing)}")]
+        return [], [
+            UserError(
+                "providers", "PROVIDER_NOT_CONFIGURED", f"not configured here: {', '.join(p.name for p in missing)}"
+            )
+        ]
     return list(dict.fromkeys(requested)), []
 
 
-async def plan_per_record(info: Info, person_id: str, providers: Sequence[Provider], operation: Operation,
-                          args: Callable[[RecordKey], dict[str, Any] | None]) -> Plan:
+async def plan_per_record(
+    info: Info,
+    person_id: str,
+    providers: Sequence[Provider],
+    operation: Operation,
+    args: Callable[[RecordKey], dict[str, Any] | None],
+) -> Plan:
     """One step per provider holding a record of the person; SKIPPED where it holds none; UNSUPPORTED where
     the provider cannot do the operation. ``args`` may return None to skip a record (nothing to do there)."""
     gateway = info.context.gateway
@@ -266,8 +323,9 @@ async def plan_per_record(info: Info, person_id: str, providers: Sequence[Provid
         record = records.get(provider)
         step_args = args(record) if record is not None else None
         if record is None or step_args is None:
-            plan.local.append(Outcome(provider, "SKIPPED", operation.value,
-                                      record.record_id if record is not None else None))
+            plan.local.append(
+                Outcome(provider, "SKIPPED", operation.value, record.record_id if record is not None else None)
+            )
             continue
         plan.steps.append(PlannedStep(provider, operation, {"record_id": record.record_id, **step_args}))
     return plan
@@ -278,5 +336,6 @@ def check_identifier(field: str, identifier_type: IdentifierType, value: str) ->
         return normalise_identifier(identifier_type, value), []
     except InvalidIdentifier as exc:
         code = {IdentifierType.EMAIL: "INVALID_EMAIL", IdentifierType.MOBILE: "INVALID_MOBILE"}.get(
-            identifier_type, "INVALID")
+            identifier_type, "INVALID"
+        )
         return None, [UserError(field, code, str(exc))]

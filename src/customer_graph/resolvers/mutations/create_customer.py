@@ -28,8 +28,9 @@ from customer_graph.writes.executor import PlannedStep
 KIND = MutationKind("createCustomer", CreateCustomerPayload, CreateCustomerError, CreateCustomerErrorCode)
 
 
-async def create_customer(info: Info, input: CreateCustomerInput, providers: list[Provider] | None = None,
-                          idempotency_key: str | None = None) -> CreateCustomerPayload:  # type: ignore[valid-type]
+async def create_customer(
+    info: Info, input: CreateCustomerInput, providers: list[Provider] | None = None, idempotency_key: str | None = None
+) -> CreateCustomerPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, providers)
     draft, errors = _draft(input)
 
@@ -40,9 +41,13 @@ async def create_customer(info: Info, input: CreateCustomerInput, providers: lis
             for provider in targets:
                 for group in connectors[provider].create_requires:
                     if not any(getattr(draft, name) for name in group):
-                        found.append(UserError(
-                            f"input.{_camel(group[0])}", "REQUIRED",
-                            f"{provider.name} needs {' or '.join(_camel(n) for n in group)} to create a customer"))
+                        found.append(
+                            UserError(
+                                f"input.{_camel(group[0])}",
+                                "REQUIRED",
+                                f"{provider.name} needs {' or '.join(_camel(n) for n in group)} to create a customer",
+                            )
+                        )
         return found
 
     async def plan() -> Plan:
@@ -50,8 +55,14 @@ async def create_customer(info: Info, input: CreateCustomerInput, providers: lis
         args = {"draft": codec.encode(draft)}
         return Plan(None, [PlannedStep(p, Operation.CREATE, args) for p in targets])
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"input": input, "providers": targets})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"input": input, "providers": targets},
+    )
 
 
 def _draft(input: CreateCustomerInput) -> tuple[CustomerDraft | None, list[UserError]]:
@@ -73,11 +84,26 @@ def _draft(input: CreateCustomerInput) -> tuple[CustomerDraft | None, list[UserE
         return None, errors
     address = input.address
     return CustomerDraft(
-        first_name=_clean(input.first_name), last_name=_clean(input.last_name), email=email, mobile=mobile,
-        birth_date=input.birth_date, gender=input.gender, external_id=_clean(input.external_id),
-        card_number=_clean(input.card_number), username=_clean(input.username), password=input.password,
-        address=AddressInput(line1=address.line1, line2=address.line2, city=address.city, state=address.state,
-                             postcode=address.postcode, country=address.country) if address else None,
+        first_name=_clean(input.first_name),
+        last_name=_clean(input.last_name),
+        email=email,
+        mobile=mobile,
+        birth_date=input.birth_date,
+        gender=input.gender,
+        external_id=_clean(input.external_id),
+        card_number=_clean(input.card_number),
+        username=_clean(input.username),
+        password=input.password,
+        address=AddressInput(
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            state=address.state,
+            postcode=address.postcode,
+            country=address.country,
+        )
+        if address
+        else None,
         subscriptions=tuple(SubscriptionInput(s.channel, s.kind, s.status) for s in input.subscriptions or ()),
     ), []
 
@@ -89,4 +115,3 @@ def _clean(value: str | None) -> str | None:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
-

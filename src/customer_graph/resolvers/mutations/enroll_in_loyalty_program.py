@@ -24,13 +24,17 @@ from customer_graph.schema.mutation_types import (
     EnrollInLoyaltyProgramPayload,
 )
 
-KIND = MutationKind("enrollInLoyaltyProgram", EnrollInLoyaltyProgramPayload, EnrollInLoyaltyProgramError,
-                    EnrollInLoyaltyProgramErrorCode)
+KIND = MutationKind(
+    "enrollInLoyaltyProgram",
+    EnrollInLoyaltyProgramPayload,
+    EnrollInLoyaltyProgramError,
+    EnrollInLoyaltyProgramErrorCode,
+)
 
 
 async def enroll_in_loyalty_program(
-        info: Info, id: strawberry.ID, provider: Provider, program_id: strawberry.ID,
-        idempotency_key: str | None = None) -> EnrollInLoyaltyProgramPayload:  # type: ignore[valid-type]
+    info: Info, id: strawberry.ID, provider: Provider, program_id: strawberry.ID, idempotency_key: str | None = None
+) -> EnrollInLoyaltyProgramPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, [provider])
 
     def validate() -> list[UserError]:
@@ -44,8 +48,15 @@ async def enroll_in_loyalty_program(
         person, errors = await person_or_error(info, id)
         if person is None:
             return Plan(None, errors=errors)
-        return await plan_per_record(info, person, targets, Operation.ENROLL_LOYALTY,
-                                     lambda record: {"program_id": str(program_id)})
+        return await plan_per_record(
+            info, person, targets, Operation.ENROLL_LOYALTY, lambda record: {"program_id": str(program_id)}
+        )
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "provider": provider, "programId": program_id})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "provider": provider, "programId": program_id},
+    )

@@ -25,8 +25,7 @@ from customer_graph.store.base import AuditEvent
 KIND = MutationKind("eraseCustomer", EraseCustomerPayload, EraseCustomerError, EraseCustomerErrorCode)
 
 
-async def erase_customer(info: Info, id: strawberry.ID,
-                         idempotency_key: str | None = None) -> EraseCustomerPayload:  # type: ignore[valid-type]
+async def erase_customer(info: Info, id: strawberry.ID, idempotency_key: str | None = None) -> EraseCustomerPayload:  # type: ignore[valid-type]
     gateway = info.context.gateway
 
     def validate() -> list[UserError]:
@@ -40,11 +39,18 @@ async def erase_customer(info: Info, id: strawberry.ID,
 
     async def after(result: Result) -> str | None:
         if result.person_id is not None:
-            await gateway.store.audit(AuditEvent(
-                action="eraseCustomer", actor=actor_of(info), subjects=(result.person_id,), write_id=result.write_id,
-                outcome=",".join(f"{o.provider.name}:{o.status}" for o in result.outcomes)))
+            await gateway.store.audit(
+                AuditEvent(
+                    action="eraseCustomer",
+                    actor=actor_of(info),
+                    subjects=(result.person_id,),
+                    write_id=result.write_id,
+                    outcome=",".join(f"{o.provider.name}:{o.status}" for o in result.outcomes),
+                )
+            )
         remaining = await gateway.store.records_of(result.person_id) if result.person_id else []
         return result.person_id if remaining else None
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              after=after, request={"id": id})
+    return await run_mutation(
+        info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan, after=after, request={"id": id}
+    )

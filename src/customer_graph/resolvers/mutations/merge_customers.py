@@ -25,8 +25,9 @@ from customer_graph.writes.executor import Outcome, PlannedStep
 KIND = MutationKind("mergeCustomers", MergeCustomersPayload, MergeCustomersError, MergeCustomersErrorCode)
 
 
-async def merge_customers(info: Info, survivor_id: strawberry.ID, victim_id: strawberry.ID,
-                          idempotency_key: str | None = None) -> MergeCustomersPayload:  # type: ignore[valid-type]
+async def merge_customers(
+    info: Info, survivor_id: strawberry.ID, victim_id: strawberry.ID, idempotency_key: str | None = None
+) -> MergeCustomersPayload:  # type: ignore[valid-type]
     gateway = info.context.gateway
 
     def validate() -> list[UserError]:
@@ -48,27 +49,45 @@ async def merge_customers(info: Info, survivor_id: strawberry.ID, victim_id: str
             if provider not in kept or provider not in gone:
                 # Only one of them is known there: nothing to merge at the provider; the crosswalk does it.
                 record = kept.get(provider) or gone.get(provider)
-                result.local.append(Outcome(provider, "SKIPPED", Operation.MERGE.value,
-                                            record.record_id if record else None))
+                result.local.append(
+                    Outcome(provider, "SKIPPED", Operation.MERGE.value, record.record_id if record else None)
+                )
             elif connector.capabilities.get(Operation.MERGE, Support.UNSUPPORTED) is Support.UNSUPPORTED:
                 result.local.append(Outcome(provider, "UNSUPPORTED", Operation.MERGE.value))
             else:
-                result.steps.append(PlannedStep(provider, Operation.MERGE, {
-                    "survivor_id": kept[provider].record_id, "victim_id": gone[provider].record_id}))
+                result.steps.append(
+                    PlannedStep(
+                        provider,
+                        Operation.MERGE,
+                        {"survivor_id": kept[provider].record_id, "victim_id": gone[provider].record_id},
+                    )
+                )
         # The persons are one from now on, whatever the providers answer (their steps are journaled).
         await gateway.store.merge_persons(survivor, victim)
         return result
 
     async def after(result: Result) -> str | None:
         if result.person_id is not None:
-            await gateway.store.audit(AuditEvent(
-                action="mergeCustomers", actor=actor_of(info), subjects=(result.person_id, str(victim_id)),
-                write_id=result.write_id,
-                outcome=",".join(f"{o.provider.name}:{o.status}" for o in result.outcomes)))
+            await gateway.store.audit(
+                AuditEvent(
+                    action="mergeCustomers",
+                    actor=actor_of(info),
+                    subjects=(result.person_id, str(victim_id)),
+                    write_id=result.write_id,
+                    outcome=",".join(f"{o.provider.name}:{o.status}" for o in result.outcomes),
+                )
+            )
         return result.person_id
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              after=after, request={"survivorId": survivor_id, "victimId": victim_id})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        after=after,
+        request={"survivorId": survivor_id, "victimId": victim_id},
+    )
 
 
 def actor_of(info: Info) -> str:

@@ -22,8 +22,9 @@ from customer_graph.schema.mutation_types import RemoveAddressError, RemoveAddre
 KIND = MutationKind("removeAddress", RemoveAddressPayload, RemoveAddressError, RemoveAddressErrorCode)
 
 
-async def remove_address(info: Info, id: strawberry.ID, provider: Provider, address_id: strawberry.ID,
-                         idempotency_key: str | None = None) -> RemoveAddressPayload:  # type: ignore[valid-type]
+async def remove_address(
+    info: Info, id: strawberry.ID, provider: Provider, address_id: strawberry.ID, idempotency_key: str | None = None
+) -> RemoveAddressPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, [provider])
 
     def validate() -> list[UserError]:
@@ -36,8 +37,15 @@ async def remove_address(info: Info, id: strawberry.ID, provider: Provider, addr
         person, errors = await person_or_error(info, id)
         if person is None:
             return Plan(None, errors=errors)
-        return await plan_per_record(info, person, targets, Operation.REMOVE_ADDRESS,
-                                     lambda record: {"address_id": str(address_id)})
+        return await plan_per_record(
+            info, person, targets, Operation.REMOVE_ADDRESS, lambda record: {"address_id": str(address_id)}
+        )
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "provider": provider, "addressId": address_id})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "provider": provider, "addressId": address_id},
+    )

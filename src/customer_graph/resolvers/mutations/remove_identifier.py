@@ -19,8 +19,11 @@ from customer_graph.schema.mutation_types import (
 KIND = MutationKind("removeIdentifier", RemoveIdentifierPayload, RemoveIdentifierError, RemoveIdentifierErrorCode)
 
 
-async def remove_identifier(info: Info, id: strawberry.ID, identifier: IdentifierInput,
-                            providers: list[Provider] | None = None,
-                            idempotency_key: str | None = None) -> RemoveIdentifierPayload:  # type: ignore[valid-type]
-    return await change_identifier(info, KIND, Operation.REMOVE_IDENTIFIER, id, identifier, providers,
-                                   idempotency_key)
+async def remove_identifier(
+    info: Info,
+    id: strawberry.ID,
+    identifier: IdentifierInput,
+    providers: list[Provider] | None = None,
+    idempotency_key: str | None = None,
+) -> RemoveIdentifierPayload:  # type: ignore[valid-type]
+    return await change_identifier(info, KIND, Operation.REMOVE_IDENTIFIER, id, identifier, providers, idempotency_key)

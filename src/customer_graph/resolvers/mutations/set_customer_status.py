@@ -28,9 +28,13 @@ from customer_graph.schema.mutation_types import (
 KIND = MutationKind("setCustomerStatus", SetCustomerStatusPayload, SetCustomerStatusError, SetCustomerStatusErrorCode)
 
 
-async def set_customer_status(info: Info, id: strawberry.ID, status: CustomerStatusInput,
-                              providers: list[Provider] | None = None,
-                              idempotency_key: str | None = None) -> SetCustomerStatusPayload:  # type: ignore[valid-type]
+async def set_customer_status(
+    info: Info,
+    id: strawberry.ID,
+    status: CustomerStatusInput,
+    providers: list[Provider] | None = None,
+    idempotency_key: str | None = None,
+) -> SetCustomerStatusPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, providers)
 
     def validate() -> list[UserError]:
@@ -43,5 +47,11 @@ async def set_customer_status(info: Info, id: strawberry.ID, status: CustomerSta
         args = {"active": status is CustomerStatusInput.ACTIVE}
         return await plan_per_record(info, person, targets, Operation.SET_STATUS, lambda record: args)
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "status": status, "providers": targets})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "status": status, "providers": targets},
+    )

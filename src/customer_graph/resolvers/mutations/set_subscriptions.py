@@ -29,9 +29,13 @@ from customer_graph.schema.mutation_types import (
 KIND = MutationKind("setSubscriptions", SetSubscriptionsPayload, SetSubscriptionsError, SetSubscriptionsErrorCode)
 
 
-async def set_subscriptions(info: Info, id: strawberry.ID, subscriptions: list[SubscriptionFields],
-                            providers: list[Provider] | None = None,
-                            idempotency_key: str | None = None) -> SetSubscriptionsPayload:  # type: ignore[valid-type]
+async def set_subscriptions(
+    info: Info,
+    id: strawberry.ID,
+    subscriptions: list[SubscriptionFields],
+    providers: list[Provider] | None = None,
+    idempotency_key: str | None = None,
+) -> SetSubscriptionsPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, providers)
     wanted = [SubscriptionInput(s.channel, s.kind, s.status) for s in subscriptions]
 
@@ -51,5 +55,11 @@ async def set_subscriptions(info: Info, id: strawberry.ID, subscriptions: list[S
         args = {"subscriptions": codec.encode(wanted)}
         return await plan_per_record(info, person, targets, Operation.SET_SUBSCRIPTIONS, lambda record: args)
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "subscriptions": subscriptions, "providers": targets})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "subscriptions": subscriptions, "providers": targets},
+    )

@@ -38,28 +38,44 @@ KIND = MutationKind("updateCustomer", UpdateCustomerPayload, UpdateCustomerError
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
-async def update_customer(info: Info, id: strawberry.ID, patch: CustomerPatch, providers: list[Provider] | None = None,
-                          idempotency_key: str | None = None) -> UpdateCustomerPayload:  # type: ignore[valid-type]
+async def update_customer(
+    info: Info,
+    id: strawberry.ID,
+    patch: CustomerPatch,
+    providers: list[Provider] | None = None,
+    idempotency_key: str | None = None,
+) -> UpdateCustomerPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, providers)
-    values = {name: getattr(patch, name) for name in ("first_name", "last_name", "birth_date", "gender")
-              if getattr(patch, name) is not strawberry.UNSET}
+    values = {
+        name: getattr(patch, name)
+        for name in ("first_name", "last_name", "birth_date", "gender")
+        if getattr(patch, name) is not strawberry.UNSET
+    }
     address = patch.address
-    parts = {name: getattr(address, name) for name in ADDRESS_PARTS
-             if address and getattr(address, name) is not strawberry.UNSET}
+    parts = {
+        name: getattr(address, name)
+        for name in ADDRESS_PARTS
+        if address and getattr(address, name) is not strawberry.UNSET
+    }
 
     def validate() -> list[UserError]:
         errors = list(target_errors)
         if address is None:
-            errors.append(UserError("patch.address", "INVALID",
-                                    "send the parts to clear as null, or use removeAddress"))
+            errors.append(
+                UserError("patch.address", "INVALID", "send the parts to clear as null, or use removeAddress")
+            )
         elif address is not strawberry.UNSET and not parts:
             errors.append(UserError("patch.address", "EMPTY_PATCH", "the address patch changes nothing"))
         if not values and address is strawberry.UNSET:
             errors.append(UserError("patch", "EMPTY_PATCH", "the patch changes nothing"))
-        blank = [f"patch.{name.replace('_n', 'N')}" for name in ("first_name", "last_name")
-                 if isinstance(values.get(name), str) and not values[name].strip()]
-        blank += [f"patch.address.{name}" for name, value in parts.items()
-                  if isinstance(value, str) and not value.strip()]
+        blank = [
+            f"patch.{name.replace('_n', 'N')}"
+            for name in ("first_name", "last_name")
+            if isinstance(values.get(name), str) and not values[name].strip()
+        ]
+        blank += [
+            f"patch.address.{name}" for name, value in parts.items() if isinstance(value, str) and not value.strip()
+        ]
         errors += [UserError(field, "INVALID", "must not be blank (send null to clear it)") for field in blank]
         birth = values.get("birth_date")
         if isinstance(birth, date) and birth > date.today():
@@ -79,6 +95,11 @@ async def update_customer(info: Info, id: strawberry.ID, patch: CustomerPatch, p
         args = {"patch": encode_patch(ProfilePatch(**cleaned))}
         return await plan_per_record(info, person, targets, Operation.UPDATE_PROFILE, lambda record: args)
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "patch": {**values, "address": parts} if parts else values,
-                                       "providers": targets})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "patch": {**values, "address": parts} if parts else values, "providers": targets},
+    )

@@ -33,11 +33,18 @@ KIND = MutationKind("upsertAddress", UpsertAddressPayload, UpsertAddressError, U
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
-async def upsert_address(info: Info, id: strawberry.ID, address: AddressFields, providers: list[Provider] | None = None,
-                         idempotency_key: str | None = None) -> UpsertAddressPayload:  # type: ignore[valid-type]
+async def upsert_address(
+    info: Info,
+    id: strawberry.ID,
+    address: AddressFields,
+    providers: list[Provider] | None = None,
+    idempotency_key: str | None = None,
+) -> UpsertAddressPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, providers)
-    parts = {name: (getattr(address, name) or "").strip() or None
-             for name in ("line1", "line2", "city", "state", "postcode", "country")}
+    parts = {
+        name: (getattr(address, name) or "").strip() or None
+        for name in ("line1", "line2", "city", "state", "postcode", "country")
+    }
 
     def validate() -> list[UserError]:
         errors = list(target_errors)
@@ -54,5 +61,11 @@ async def upsert_address(info: Info, id: strawberry.ID, address: AddressFields, 
         args = {"address": codec.encode(AddressInput(id=address.id, **parts))}
         return await plan_per_record(info, person, targets, Operation.UPSERT_ADDRESS, lambda record: args)
 
-    return await run_mutation(info, KIND, key=key_of(info, idempotency_key), validate=validate, plan=plan,
-                              request={"id": id, "address": address, "providers": targets})
+    return await run_mutation(
+        info,
+        KIND,
+        key=key_of(info, idempotency_key),
+        validate=validate,
+        plan=plan,
+        request={"id": id, "address": address, "providers": targets},
+    )

@@ -47,7 +47,7 @@ def credentials() -> dict[str, str]:
     return {
         "basic": f"till {till}, password {password}: Authorization: Basic base64({till}:md5({password}))",
         "oauth": f'POST {PREFIX}/v3/oauth/token/generate {{"key": "{key}", "secret": "{secret}"}}, '
-                 "then header X-CAP-API-OAUTH-TOKEN",
+        "then header X-CAP-API-OAUTH-TOKEN",
         "read-only till": f"{readonly}, password {readonly_password} (writes answer 403)",
         "accounts": ", ".join(f"{source} accountId={account}" for source, account in SEED_ACCOUNTS.items()),
     }

@@ -52,8 +52,7 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 600  # README: 100-600 a minute per region; the 
 
 # Tills authenticate with Basic base64(tillCode:md5(password)) (README). The read-only till lacks the
 # "write access to customer group resource" that Register Customer lists as a prerequisite: writes get 403.
-TILLS: dict[str, tuple[str, bool]] = {"demo.till": ("demo-password", True),
-                                      "readonly.till": ("demo-password", False)}
+TILLS: dict[str, tuple[str, bool]] = {"demo.till": ("demo-password", True), "readonly.till": ("demo-password", False)}
 # OAuth clients (key -> secret, till they act as) for POST /v3/oauth/token/generate (README).
 OAUTH_CLIENTS: dict[str, tuple[str, str]] = {"demo-key": ("demo-secret", "demo.till")}
 
@@ -70,16 +69,46 @@ INJECTED = {
     500: (500, "All requests failed due to errors."),
     521: (521, "Another action is running on the same customer"),
 }
-CHANGE_TYPES = ("EMAIL", "MOBILE", "EXTERNAL_ID", "MERGE", "ADDRESS", "MOBILE_REALLOC", "COUPON", "POINTS",
-                "TIER", "RETRO")
+CHANGE_TYPES = (
+    "EMAIL",
+    "MOBILE",
+    "EXTERNAL_ID",
+    "MERGE",
+    "ADDRESS",
+    "MOBILE_REALLOC",
+    "COUPON",
+    "POINTS",
+    "TIER",
+    "RETRO",
+)
 SUBSCRIPTION_CHANNELS = ("EMAIL", "SMS", "WECHAT", "ANDROID", "IOS", "LINE")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-TILL_ENTITY = {"id": 15091433, "code": "demo.till", "description": "", "name": "demo.till", "type": "TILL",
-               "adminType": "GENERAL", "isActive": True, "isOuEnabled": False, "timeZoneId": 0, "currencyId": 0,
-               "languageId": 0}
-STORE_ENTITY = {"id": 15091431, "code": "demo.store", "description": "", "name": "DemoStore", "type": "STORE",
-                "adminType": "GENERAL", "isActive": True, "isOuEnabled": False, "timeZoneId": 0, "currencyId": 23,
-                "languageId": 148}
+TILL_ENTITY = {
+    "id": 15091433,
+    "code": "demo.till",
+    "description": "",
+    "name": "demo.till",
+    "type": "TILL",
+    "adminType": "GENERAL",
+    "isActive": True,
+    "isOuEnabled": False,
+    "timeZoneId": 0,
+    "currencyId": 0,
+    "languageId": 0,
+}
+STORE_ENTITY = {
+    "id": 15091431,
+    "code": "demo.store",
+    "description": "",
+    "name": "DemoStore",
+    "type": "STORE",
+    "adminType": "GENERAL",
+    "isActive": True,
+    "isOuEnabled": False,
+    "timeZoneId": 0,
+    "currencyId": 23,
+    "languageId": 148,
+}
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:
@@ -102,8 +131,9 @@ class CapillaryDialect:
         return JSONResponse(error_body(code, message), status_code=status)
 
     def rate_limited_response(self, retry_after_seconds: int) -> Response:
-        return JSONResponse(error_body(429, RATE_LIMITED), status_code=429,
-                            headers={"Retry-After": str(retry_after_seconds)})
+        return JSONResponse(
+            error_body(429, RATE_LIMITED), status_code=429, headers={"Retry-After": str(retry_after_seconds)}
+        )
 
 
 # -- request bodies: Capillary's own field names, lenient where its samples are ("primary": "true") ---------
@@ -271,12 +301,16 @@ class CapillaryApi:
             raise CapillaryError(400, 400, INVALID_INPUT)
         loyalty_type = (body.loyalty_info.loyalty_type if body.loyalty_info else None) or "loyalty"
         enrollments = [_enrollment(e) for e in body.enrollments]
-        customer, combined = self.store.register(profiles, loyalty_type, _strings(body.extended_fields),
-                                                 enrollments, now)
+        customer, combined = self.store.register(
+            profiles, loyalty_type, _strings(body.extended_fields), enrollments, now
+        )
         warnings = [_warning(8050, "Same Customer found in other sources,Combining")] if combined else []
         awarded = sum(e.loyalty_points for e in enrollments)
-        side_effects = [{"entityType": "USER", "rawAwardedPoints": float(awarded), "awardedPoints": awarded,
-                         "type": "points"}] if awarded else []
+        side_effects = (
+            [{"entityType": "USER", "rawAwardedPoints": float(awarded), "awardedPoints": awarded, "type": "points"}]
+            if awarded
+            else []
+        )
         return JSONResponse({"createdId": customer.id, "warnings": warnings, "sideEffects": side_effects})
 
     def _new_profile(self, raw: ProfileIn, query_source: str | None, query_account: str, now: datetime) -> Profile:
@@ -289,12 +323,22 @@ class CapillaryApi:
             identifier = _identifier(given, _REGISTER_INVALID)
             if identifier not in identifiers:
                 identifiers.append(identifier)
-        if not identifiers or (source == "INSTORE"
-                               and not any(i.type in PRIMARY_IDENTIFIER_TYPES for i in identifiers)):
+        if not identifiers or (
+            source == "INSTORE" and not any(i.type in PRIMARY_IDENTIFIER_TYPES for i in identifiers)
+        ):
             raise _no_identifier()
         # "The character limit for first names is 100. Characters exceeding this limit is ignored."
-        return Profile(source, account, (raw.first_name or "")[:100], (raw.last_name or "")[:100], identifiers,
-                       [_channel(c) for c in raw.comm_channels], _strings(raw.custom_fields), now, now)
+        return Profile(
+            source,
+            account,
+            (raw.first_name or "")[:100],
+            (raw.last_name or "")[:100],
+            identifiers,
+            [_channel(c) for c in raw.comm_channels],
+            _strings(raw.custom_fields),
+            now,
+            now,
+        )
 
     async def get_customer(self, request: Request) -> Response:
         """Fetch Customer Details (``GET /v2/customers/{id}?source=&accountId=&embed=``): 8012, 8045, 8015,
@@ -303,8 +347,7 @@ class CapillaryApi:
         source, account = _read_source(request)
         embeds = {e.strip().strip('"”“').lower() for e in request.query_params.get("embed", "").split(",")}
         customer = self.store.get(customer_id)
-        profiles = [p for p in customer.profiles
-                    if source == "ALL" or (p.source, p.account_id) == (source, account)]
+        profiles = [p for p in customer.profiles if source == "ALL" or (p.source, p.account_id) == (source, account)]
         if not profiles:
             raise not_in_source()
         return JSONResponse(_customer_json(customer, profiles, embeds))
@@ -329,8 +372,12 @@ class CapillaryApi:
             if not profile.holds(identifier):
                 raise CapillaryError(400, 91006, f"{raw_identifier.type} update is not allowed.")
         self.store.update(
-            customer, profile, first_name=_name(given.first_name), last_name=_name(given.last_name),
-            fields=_strings(given.custom_fields), comm_channels=[_channel(c) for c in given.comm_channels],
+            customer,
+            profile,
+            first_name=_name(given.first_name),
+            last_name=_name(given.last_name),
+            fields=_strings(given.custom_fields),
+            comm_channels=[_channel(c) for c in given.comm_channels],
             extended_fields=_strings(body.extended_fields),
             loyalty_type=body.loyalty_info.loyalty_type if body.loyalty_info else None,
             enrollments=[_enrollment(e) for e in body.enrollments],
@@ -351,10 +398,18 @@ class CapillaryApi:
         if customer_id not in self.store.customers:
             raise CapillaryError(404, 8009, "Unable to identify the customer. Customer id is invalid.")
         customer = self.store.get(customer_id)
-        survivor = self.store.change_identifiers(customer, source, account, add, remove,
-                                                 datetime.now(ORG_TZ).replace(microsecond=0))
-        warnings = [] if survivor is None else [_warning(
-            8051, f"Same identifier found in other source. Merging into the account with user id {survivor.id}.")]
+        survivor = self.store.change_identifiers(
+            customer, source, account, add, remove, datetime.now(ORG_TZ).replace(microsecond=0)
+        )
+        warnings = (
+            []
+            if survivor is None
+            else [
+                _warning(
+                    8051, f"Same identifier found in other source. Merging into the account with user id {survivor.id}."
+                )
+            ]
+        )
         return JSONResponse({"success": True, "warnings": warnings})
 
     async def lookup(self, request: Request) -> Response:
@@ -364,8 +419,11 @@ class CapillaryApi:
         name = request.query_params.get("identifierName", "")
         value = request.query_params.get("identifierValue", "")
         if name not in IDENTIFIER_TYPES or not value.strip():
-            raise CapillaryError(400, 8013, "Customer identifier is invalid. Also check if the parameter "
-                                            "identifierName is passed correctly.")
+            raise CapillaryError(
+                400,
+                8013,
+                "Customer identifier is invalid. Also check if the parameter identifierName is passed correctly.",
+            )
         identifier = Identifier.of(name, value)
         customer = self.store.owner(identifier)
         if customer is None:
@@ -384,14 +442,27 @@ class CapillaryApi:
             raise CapillaryError(400, 400, INVALID_INPUT)
         limit, offset = _paging(request)
         found = list(self.store.search(query))
-        data = [{"userId": customer.id,
-                 "matchedIdentifiers": [{"idType": m.id_type, "idValue": m.id_value, "source": m.source,
-                                         "accountId": m.account_id} for m in matches],
-                 "profiles": [{"source": p.source, "firstName": p.first_name, "lastName": p.last_name}
-                              for p in customer.profiles]}
-                for customer, matches in found[offset:offset + limit]]
-        return JSONResponse({"pagination": {"limit": limit, "offset": offset, "total": len(found)},
-                             "data": data, "warnings": [], "errors": []})
+        data = [
+            {
+                "userId": customer.id,
+                "matchedIdentifiers": [
+                    {"idType": m.id_type, "idValue": m.id_value, "source": m.source, "accountId": m.account_id}
+                    for m in matches
+                ],
+                "profiles": [
+                    {"source": p.source, "firstName": p.first_name, "lastName": p.last_name} for p in customer.profiles
+                ],
+            }
+            for customer, matches in found[offset : offset + limit]
+        ]
+        return JSONResponse(
+            {
+                "pagination": {"limit": limit, "offset": offset, "total": len(found)},
+                "data": data,
+                "warnings": [],
+                "errors": [],
+            }
+        )
 
     async def loyalty_details(self, request: Request) -> Response:
         """Fetch Customer Loyalty Details (``GET /v2/customers/{id}/loyaltyDetails?programId=``)."""
@@ -399,14 +470,14 @@ class CapillaryApi:
         program_id = _optional_int(request, "programId")
         customer = self.store.get(customer_id)
         programs = [p for p in customer.programs if program_id is None or p.program_id == program_id]
-        return JSONResponse({"data": [_program_json(customer, p) for p in programs], "warnings": [],
-                             "errors": []})
+        return JSONResponse({"data": [_program_json(customer, p) for p in programs], "warnings": [], "errors": []})
 
     async def get_subscriptions(self, request: Request) -> Response:
         """Retrieve Subscription Details (``GET /v2/customers/{id}/subscriptions``): channels read back as SMS."""
         customer = self.store.get(_customer_id(request))
-        return JSONResponse({"subscriptions": _subscriptions_json(customer), "campaignId": 0,
-                             "communicationId": 0, "warnings": []})
+        return JSONResponse(
+            {"subscriptions": _subscriptions_json(customer), "campaignId": 0, "communicationId": 0, "warnings": []}
+        )
 
     async def update_subscriptions(self, request: Request) -> Response:
         """Update Subscription Details (``POST /v2/customers/{id}/subscriptions``): 1101, 1102, 1103, 1106.
@@ -418,15 +489,28 @@ class CapillaryApi:
         subscriptions = [_subscription(s) for s in body.subscriptions]
         customer = self.store.get(customer_id)
         self.store.set_subscriptions(customer, subscriptions)
-        return JSONResponse({
-            "scope": {"scopeId": 0, "scope": body.scope.scope.upper(), "subScope": body.scope.sub_scope,
-                      "setCreatedOn": False, "setPriority": False, "setScopeId": False, "setScope": True,
-                      "setSubScope": True},
-            "subscriptions": [{"channel": s.channel, "accountId": s.account_id, "priority": s.priority,
-                               "type": s.type} for s in subscriptions],
-            "campaignId": body.campaign_id, "communicationId": body.communication_id, "reason": body.reason,
-            "warnings": [],
-        })
+        return JSONResponse(
+            {
+                "scope": {
+                    "scopeId": 0,
+                    "scope": body.scope.scope.upper(),
+                    "subScope": body.scope.sub_scope,
+                    "setCreatedOn": False,
+                    "setPriority": False,
+                    "setScopeId": False,
+                    "setScope": True,
+                    "setSubScope": True,
+                },
+                "subscriptions": [
+                    {"channel": s.channel, "accountId": s.account_id, "priority": s.priority, "type": s.type}
+                    for s in subscriptions
+                ],
+                "campaignId": body.campaign_id,
+                "communicationId": body.communication_id,
+                "reason": body.reason,
+                "warnings": [],
+            }
+        )
 
     async def change_requests(self, request: Request) -> Response:
         """Get Change Requests (``GET /v2/customers/{id}/retroRequest?changeType=&startDate=&endDate=&startId=
@@ -439,24 +523,38 @@ class CapillaryApi:
         start_id, end_id = _optional_int(request, "startId"), _optional_int(request, "endId")
         limit, offset = _paging(request)
         customer = self.store.get_any(customer_id)
-        items = [r for r in sorted(customer.change_requests, key=lambda r: r.id, reverse=True)
-                 if (change_type is None or r.change_type == change_type)
-                 and (start_date is None or _local(r.added_on).date() >= start_date)
-                 and (end_date is None or _local(r.added_on).date() <= end_date)
-                 and (start_id is None or r.id >= start_id) and (end_id is None or r.id <= end_id)]
-        return JSONResponse({"pagination": {"limit": limit, "offset": offset, "total": len(items)},
-                             "data": [_change_request_json(r) for r in items[offset:offset + limit]],
-                             "warnings": [], "errors": []})
+        items = [
+            r
+            for r in sorted(customer.change_requests, key=lambda r: r.id, reverse=True)
+            if (change_type is None or r.change_type == change_type)
+            and (start_date is None or _local(r.added_on).date() >= start_date)
+            and (end_date is None or _local(r.added_on).date() <= end_date)
+            and (start_id is None or r.id >= start_id)
+            and (end_id is None or r.id <= end_id)
+        ]
+        return JSONResponse(
+            {
+                "pagination": {"limit": limit, "offset": offset, "total": len(items)},
+                "data": [_change_request_json(r) for r in items[offset : offset + limit]],
+                "warnings": [],
+                "errors": [],
+            }
+        )
 
 
 # -- request parsing ---------------------------------------------------------------------------------
 
 # Identifier format errors: Register Customer answers 100x codes, Update Customer Identifiers 80xx codes.
-_REGISTER_INVALID = {"mobile": (1001, "Unable to register. Invalid mobile number."),
-                     "email": (1002, "Unable to register. Invalid email id."),
-                     "externalId": (1003, "Unable to register. Invalid external id.")}
-_CHANGE_INVALID = {"mobile": (8056, "Invalid mobile number."), "email": (8055, "Invalid email id."),
-                   "externalId": (8064, "External id validation failed.")}
+_REGISTER_INVALID = {
+    "mobile": (1001, "Unable to register. Invalid mobile number."),
+    "email": (1002, "Unable to register. Invalid email id."),
+    "externalId": (1003, "Unable to register. Invalid external id."),
+}
+_CHANGE_INVALID = {
+    "mobile": (8056, "Invalid mobile number."),
+    "email": (8055, "Invalid email id."),
+    "externalId": (8064, "External id validation failed."),
+}
 
 
 def _identifier(given: IdentifierIn, invalid: dict[str, tuple[int, str]]) -> Identifier:
@@ -478,8 +576,11 @@ def _identifier(given: IdentifierIn, invalid: dict[str, tuple[int, str]]) -> Ide
 
 
 def _no_identifier() -> CapillaryError:
-    return CapillaryError(400, 1007, "Unable to register customer. No valid primary identifier mobile number, "
-                                     "email ID, or external ID passed.")
+    return CapillaryError(
+        400,
+        1007,
+        "Unable to register customer. No valid primary identifier mobile number, email ID, or external ID passed.",
+    )
 
 
 def _account(source: str, account_id: str | None) -> str:
@@ -572,8 +673,13 @@ def _enrollment(given: EnrollmentIn) -> Enrollment:
 
 
 def _channel(given: CommChannelIn) -> dict[str, object]:
-    channel: dict[str, object] = {"type": given.type, "value": given.value, "primary": given.primary,
-                                  "verified": given.verified, "meta": given.meta}
+    channel: dict[str, object] = {
+        "type": given.type,
+        "value": given.value,
+        "primary": given.primary,
+        "verified": given.verified,
+        "meta": given.meta,
+    }
     return channel
 
 
@@ -630,10 +736,12 @@ def _customer_json(customer: Customer, profiles: list[Profile], embeds: set[str]
         "profiles": [_profile_json(customer, p) for p in profiles],
         "loyaltyInfo": {
             "loyaltyType": customer.loyalty_type,
-            "attributionV2": {"createDate": _date(customer.registered_at),
-                              "createdBy": {"code": "demo.till", "name": "demo.till"},
-                              "modifiedBy": {"code": "demo.till", "name": "demo.till"},
-                              "modifiedDate": _date(modified)},
+            "attributionV2": {
+                "createDate": _date(customer.registered_at),
+                "createdBy": {"code": "demo.till", "name": "demo.till"},
+                "modifiedBy": {"code": "demo.till", "name": "demo.till"},
+                "modifiedDate": _date(modified),
+            },
             # Not in the dataset: purchases follow the points earned (one point per 10 spent).
             "lifetimePurchases": sum(p.lifetime_points for p in customer.programs) * 10,
         },
@@ -656,8 +764,12 @@ def _profile_json(customer: Customer, profile: Profile) -> dict[str, Any]:
     body: dict[str, Any] = {
         "firstName": profile.first_name,
         "lastName": profile.last_name,
-        "attribution": {"createDate": _date(profile.created_at), "createdBy": _by_till(),
-                        "modifiedBy": _by_till(), "modifiedDate": _date(profile.modified_at)},
+        "attribution": {
+            "createDate": _date(profile.created_at),
+            "createdBy": _by_till(),
+            "modifiedBy": _by_till(),
+            "modifiedDate": _date(profile.modified_at),
+        },
         "fields": dict(profile.fields),
         "identifiers": [{"type": i.type, "value": i.value} for i in profile.identifiers],
         "commChannels": list(profile.comm_channels),

@@ -23,16 +23,43 @@ from customer_graph.simulators.dataset import CAPILLARY_PROGRAMS, CapillaryPart,
 # +05:30, the org being in India).
 ORG_TZ = timezone(timedelta(hours=5, minutes=30))
 
-SOURCES = ("FACEBOOK", "WEB_ENGAGE", "WECHAT", "INSTORE", "MARTJACK", "TMALL", "TAOBAO", "JD", "ECOMMERCE",
-           "WEBSITE", "LINE", "MOBILE_APP")
+SOURCES = (
+    "FACEBOOK",
+    "WEB_ENGAGE",
+    "WECHAT",
+    "INSTORE",
+    "MARTJACK",
+    "TMALL",
+    "TAOBAO",
+    "JD",
+    "ECOMMERCE",
+    "WEBSITE",
+    "LINE",
+    "MOBILE_APP",
+)
 # Sources that hold several accounts need an ``accountId`` (customer-api.md, Register/Update Customer).
 MULTI_ACCOUNT_SOURCES = frozenset({"FACEBOOK", "WEB_ENGAGE", "WECHAT", "MOBILE_APP", "LINE"})
 # The accounts the seeded profiles live in (the ids of the documents' own samples).
 SEED_ACCOUNTS = {"WECHAT": "22232", "LINE": "2001914141242"}
 
 # Identifier types of Register Customer / Update Customer Identifiers, plus the two the register samples use.
-IDENTIFIER_TYPES = ("mobile", "email", "externalId", "wechat", "martjackId", "fbId", "tmall_uname", "cuid",
-                    "ali_uname", "jd_uname", "vip_uname", "mobilePush", "line", "unionId", "cardnumber")
+IDENTIFIER_TYPES = (
+    "mobile",
+    "email",
+    "externalId",
+    "wechat",
+    "martjackId",
+    "fbId",
+    "tmall_uname",
+    "cuid",
+    "ali_uname",
+    "jd_uname",
+    "vip_uname",
+    "mobilePush",
+    "line",
+    "unionId",
+    "cardnumber",
+)
 PRIMARY_IDENTIFIER_TYPES = ("mobile", "email", "externalId")
 
 # The demo org's loyalty programs: id -> (name, tier names from the lowest).
@@ -240,8 +267,14 @@ class CapillaryStore:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def register(self, profiles: list[Profile], loyalty_type: str, extended_fields: dict[str, str],
-                 enrollments: list[Enrollment], at: datetime) -> tuple[Customer, bool]:
+    def register(
+        self,
+        profiles: list[Profile],
+        loyalty_type: str,
+        extended_fields: dict[str, str],
+        enrollments: list[Enrollment],
+        at: datetime,
+    ) -> tuple[Customer, bool]:
         """Register Customer: a new customer, or new source profiles added to the customer who already holds
         one of the identifiers in another source (returns that customer and True: warning 8050)."""
         wanted = [i for p in profiles for i in p.identifiers]
@@ -256,8 +289,11 @@ class CapillaryStore:
                     raise _duplicate_in_source(identifier)
         existing = {o.id: o for o in owners.values()}
         if len(existing) > 1:
-            raise CapillaryError(400, 8053, "Each identifier is registered with a different customer in other "
-                                            "source. Unable to merge accounts.")
+            raise CapillaryError(
+                400,
+                8053,
+                "Each identifier is registered with a different customer in other source. Unable to merge accounts.",
+            )
         for enrollment in enrollments:
             _check_program(enrollment.program_id)
         if existing:
@@ -270,9 +306,16 @@ class CapillaryStore:
                 customer.loyalty_type = "loyalty"
         else:
             customer_id = next(self._new_ids)
-            customer = Customer(id=customer_id, registered_at=at, loyalty_type=loyalty_type,
-                                loyalty_id=_loyalty_id(customer_id), profiles=list(profiles),
-                                extended_fields=dict(extended_fields), programs=[], subscriptions={})
+            customer = Customer(
+                id=customer_id,
+                registered_at=at,
+                loyalty_type=loyalty_type,
+                loyalty_id=_loyalty_id(customer_id),
+                profiles=list(profiles),
+                extended_fields=dict(extended_fields),
+                programs=[],
+                subscriptions={},
+            )
             self.customers[customer.id] = customer
         for enrollment in enrollments:
             self._enroll(customer, enrollment, at, add_points=True)
@@ -281,10 +324,20 @@ class CapillaryStore:
         self._index(customer)
         return customer, bool(existing)
 
-    def update(self, customer: Customer, profile: Profile, *, first_name: str | None, last_name: str | None,
-               fields: dict[str, str], comm_channels: list[dict[str, object]],
-               extended_fields: dict[str, str], loyalty_type: str | None, enrollments: list[Enrollment],
-               at: datetime) -> None:
+    def update(
+        self,
+        customer: Customer,
+        profile: Profile,
+        *,
+        first_name: str | None,
+        last_name: str | None,
+        fields: dict[str, str],
+        comm_channels: list[dict[str, object]],
+        extended_fields: dict[str, str],
+        loyalty_type: str | None,
+        enrollments: list[Enrollment],
+        at: datetime,
+    ) -> None:
         """Update Customer Details: profile, channels, custom and extended fields, non-loyalty to loyalty."""
         if loyalty_type == "non_loyalty" and customer.loyalty_type == "loyalty":
             raise CapillaryError(400, 1046, "Conversion of loyalty customer to non-loyalty is not allowed.")
@@ -308,8 +361,15 @@ class CapillaryStore:
         if customer.loyalty_type == "loyalty" and not customer.programs:
             self._enroll(customer, Enrollment(DEFAULT_PROGRAM_ID, 1, 0, None), at, add_points=True)
 
-    def change_identifiers(self, customer: Customer, source: str, account_id: str, add: list[Identifier],
-                           remove: list[Identifier], at: datetime) -> Customer | None:
+    def change_identifiers(
+        self,
+        customer: Customer,
+        source: str,
+        account_id: str,
+        add: list[Identifier],
+        remove: list[Identifier],
+        at: datetime,
+    ) -> Customer | None:
         """Update Customer Identifiers. Returns the survivor when an added identifier merged two accounts."""
         profile = customer.profile(source, account_id)
         for identifier in remove:
@@ -318,8 +378,9 @@ class CapillaryStore:
         others: dict[int, Customer] = {}
         for identifier in add:
             if profile is not None and profile.holds(identifier) and identifier not in remove:
-                raise CapillaryError(400, 8007, "Unable to update. The identifier is already registered in the "
-                                                "same source.")
+                raise CapillaryError(
+                    400, 8007, "Unable to update. The identifier is already registered in the same source."
+                )
             owner = self.owner(identifier)
             if owner is None or owner is customer:
                 continue
@@ -328,11 +389,15 @@ class CapillaryStore:
                 raise CapillaryError(400, 8008, "The new identifier already exists in the same source.")
             others[owner.id] = owner
         if len(others) > 1:
-            raise CapillaryError(400, 8053, "Each identifier is registered with a different customer in other "
-                                            "source. Unable to merge accounts.")
+            raise CapillaryError(
+                400,
+                8053,
+                "Each identifier is registered with a different customer in other source. Unable to merge accounts.",
+            )
         if profile is None:
-            profile = Profile(source, account_id, customer.primary.first_name, customer.primary.last_name, [], [],
-                              {}, at, at)
+            profile = Profile(
+                source, account_id, customer.primary.first_name, customer.primary.last_name, [], [], {}, at, at
+            )
             customer.profiles.append(profile)
         for identifier in remove:
             profile.identifiers.remove(identifier)
@@ -403,10 +468,12 @@ class CapillaryStore:
         slab = min(max(enrollment.tier_number, 1), len(tiers))
         program = customer.program(enrollment.program_id)
         if program is None:
-            expiry = enrollment.tier_expiry or datetime.combine((at + timedelta(days=365)).date(), time(23, 59, 59),
-                                                                ORG_TZ)
-            customer.programs.append(Program(enrollment.program_id, enrollment.loyalty_points,
-                                             enrollment.loyalty_points, 0, 0, slab, expiry))
+            expiry = enrollment.tier_expiry or datetime.combine(
+                (at + timedelta(days=365)).date(), time(23, 59, 59), ORG_TZ
+            )
+            customer.programs.append(
+                Program(enrollment.program_id, enrollment.loyalty_points, enrollment.loyalty_points, 0, 0, slab, expiry)
+            )
         elif add_points:
             program.loyalty_points += enrollment.loyalty_points
             program.lifetime_points += enrollment.loyalty_points
@@ -439,26 +506,60 @@ class CapillaryStore:
                 identifiers = [i for i in instore if i.type == "email"]
             created = registered + timedelta(days=17 * index)
             fields = _seed_fields(part) if source == "INSTORE" else {}
-            profiles.append(Profile(source, SEED_ACCOUNTS.get(source, ""), view.first_name, view.last_name,
-                                    identifiers, _seed_channels(identifiers), fields, created, created))
+            profiles.append(
+                Profile(
+                    source,
+                    SEED_ACCOUNTS.get(source, ""),
+                    view.first_name,
+                    view.last_name,
+                    identifiers,
+                    _seed_channels(identifiers),
+                    fields,
+                    created,
+                    created,
+                )
+            )
         extended: dict[str, str] = {}
         if view.gender in ("male", "female"):
             extended["gender"] = view.gender.capitalize()
         if view.address is not None:
-            extended.update(city=view.address.city, state=view.address.state, zip=view.address.postcode,
-                            country_of_residence=view.address.country)
-        programs = [Program(b.program_id, b.points, b.lifetime_points, b.redeemed_points, b.expired_points,
-                            PROGRAMS[b.program_id][1].index(b.tier) + 1,
-                            datetime.combine(b.points_expiry or (registered + timedelta(days=365)).date(),
-                                             time(23, 59, 59), ORG_TZ))
-                    for b in part.programs]
+            extended.update(
+                city=view.address.city,
+                state=view.address.state,
+                zip=view.address.postcode,
+                country_of_residence=view.address.country,
+            )
+        programs = [
+            Program(
+                b.program_id,
+                b.points,
+                b.lifetime_points,
+                b.redeemed_points,
+                b.expired_points,
+                PROGRAMS[b.program_id][1].index(b.tier) + 1,
+                datetime.combine(
+                    b.points_expiry or (registered + timedelta(days=365)).date(), time(23, 59, 59), ORG_TZ
+                ),
+            )
+            for b in part.programs
+        ]
         priorities = {"TRANSACTIONAL": "TRANS", "MARKETING": "BULK"}
-        subscriptions = {(c.channel, priorities[c.kind]): Subscription(c.channel, priorities[c.kind],
-                                                                        "OPTIN" if c.opted_in else "OPTOUT")
-                         for c in part.consents}
-        customer = Customer(id=part.customer_id, registered_at=registered, loyalty_type="loyalty",
-                            loyalty_id=_loyalty_id(part.customer_id), profiles=profiles, extended_fields=extended,
-                            programs=programs, subscriptions=subscriptions)
+        subscriptions = {
+            (c.channel, priorities[c.kind]): Subscription(
+                c.channel, priorities[c.kind], "OPTIN" if c.opted_in else "OPTOUT"
+            )
+            for c in part.consents
+        }
+        customer = Customer(
+            id=part.customer_id,
+            registered_at=registered,
+            loyalty_type="loyalty",
+            loyalty_id=_loyalty_id(part.customer_id),
+            profiles=profiles,
+            extended_fields=extended,
+            programs=programs,
+            subscriptions=subscriptions,
+        )
         self.customers[customer.id] = customer
         self._index(customer)
         for victim in part.victims:
@@ -466,9 +567,17 @@ class CapillaryStore:
             merged_at = registered + timedelta(days=30 + victim.customer_id % 200)
             request = ChangeRequest(next(self._request_ids), "MERGE", customer.id, merged_at)
             self.customers[victim.customer_id] = Customer(
-                id=victim.customer_id, registered_at=registered, loyalty_type="loyalty",
-                loyalty_id=_loyalty_id(victim.customer_id), profiles=[], extended_fields={}, programs=[],
-                subscriptions={}, change_requests=[request], merged_into=customer.id)
+                id=victim.customer_id,
+                registered_at=registered,
+                loyalty_type="loyalty",
+                loyalty_id=_loyalty_id(victim.customer_id),
+                profiles=[],
+                extended_fields={},
+                programs=[],
+                subscriptions={},
+                change_requests=[request],
+                merged_into=customer.id,
+            )
             customer.change_requests.append(request)
 
 
@@ -484,8 +593,17 @@ def _seed_fields(part: CapillaryPart) -> dict[str, str]:
 
 def _seed_channels(identifiers: list[Identifier]) -> list[dict[str, object]]:
     kinds = {"mobile": "mobile", "email": "email", "wechat": "wechat"}
-    return [{"type": kinds[i.type], "value": i.value, "primary": True, "verified": True,
-             "meta": {"residence": True, "office": False}} for i in identifiers if i.type in kinds]
+    return [
+        {
+            "type": kinds[i.type],
+            "value": i.value,
+            "primary": True,
+            "verified": True,
+            "meta": {"residence": True, "office": False},
+        }
+        for i in identifiers
+        if i.type in kinds
+    ]
 
 
 def _loyalty_id(customer_id: int) -> int:

@@ -35,8 +35,9 @@ def create_app(dataset: Dataset, options: SimulatorOptions) -> Starlette:
         api.sessions.clear()
 
     ttl = options.token_ttl_seconds if options.token_ttl_seconds is not None else DEFAULT_TOKEN_TTL_SECONDS
-    state = SimulatorState(name="martjack", dialect=MartjackDialect(), reseed=reseed, token_ttl_seconds=ttl,
-                           seed=options.seed)
+    state = SimulatorState(
+        name="martjack", dialect=MartjackDialect(), reseed=reseed, token_ttl_seconds=ttl, seed=options.seed
+    )
     api = MartjackApi(store, state)
     return simulator_app(state, api.routes(), OPENAPI)
 
@@ -52,10 +53,10 @@ def credentials() -> dict[str, str]:
         "consumer (public) key": DEMO_APP.public_key,
         "consumer secret": DEMO_APP.secret,
         "merchant auth": "OAuth 1.0 HMAC-SHA1 signed calls, or GET "
-                         f"{base}/OAuth/Token/{DEMO_APP.public_key} "
-                         "then 'Authorization: Bearer <AccessToken>'",
+        f"{base}/OAuth/Token/{DEMO_APP.public_key} "
+        "then 'Authorization: Bearer <AccessToken>'",
         "customer login": f"POST {base}/Customer/{DEMO_MERCHANT_ID}/login "
-                          f'{{"username": "{customer.user_name}", "password": "{customer.password}"}} '
-                          f"(default dataset, seed {DEFAULT_SEED}); "
-                          "send Token.AccessToken as header 'accesstoken'",
+        f'{{"username": "{customer.user_name}", "password": "{customer.password}"}} '
+        f"(default dataset, seed {DEFAULT_SEED}); "
+        "send Token.AccessToken as header 'accesstoken'",
     }

@@ -69,8 +69,7 @@ class MartjackDialect:
         return JSONResponse(envelope(code), status_code=status)
 
     def rate_limited_response(self, retry_after_seconds: int) -> Response:
-        return JSONResponse(envelope("429"), status_code=429,
-                            headers={"Retry-After": str(retry_after_seconds)})
+        return JSONResponse(envelope("429"), status_code=429, headers={"Retry-After": str(retry_after_seconds)})
 
 
 @dataclass
@@ -102,10 +101,12 @@ class MartjackApi:
             ("/developerapi/OAuth/Token/{PublicKey}", self.oauth_token, ["GET", "POST"]),
             (f"{c}/GetAccessToken/{{merchantId}}", self._endpoint(self.get_access_token), ["POST"]),
             (f"{c}/AddShippingAddress/{{merchantId}}", self._endpoint(self.add_shipping_address), ["POST"]),
-            (f"{c}/GetShippingAddress/{{merchantId}}/{{UserId}}", self._endpoint(self.get_shipping_address),
-             ["GET"]),
-            (f"{c}/DeleteShippingAddress/{{merchantId}}/{{UserId}}/{{ShippingAddressId}}",
-             self._endpoint(self.delete_shipping_address), ["GET"]),
+            (f"{c}/GetShippingAddress/{{merchantId}}/{{UserId}}", self._endpoint(self.get_shipping_address), ["GET"]),
+            (
+                f"{c}/DeleteShippingAddress/{{merchantId}}/{{UserId}}/{{ShippingAddressId}}",
+                self._endpoint(self.delete_shipping_address),
+                ["GET"],
+            ),
             (f"{c}/Activation/{{merchantId}}/{{UserId}}", self._endpoint(self.activation), ["GET"]),
             (f"{c}/DeActivation/{{merchantId}}/{{UserId}}", self._endpoint(self.deactivation), ["GET"]),
             (f"{c}/{{merchantId}}/Create", self._endpoint(self.create), ["POST"]),
@@ -115,10 +116,12 @@ class MartjackApi:
             (f"{c}/{{merchantId}}/Update", self._endpoint(self.update), ["POST"]),
             (f"{c}/{{merchantId}}/UpdateUserProfile", self._endpoint(self.update_user_profile), ["POST"]),
             (f"{c}/{{merchantId}}/Count", self._endpoint(self.count), ["GET"]),
-            (f"{c}/{{merchantId}}/{{accesstoken}}/ValidateToken", self._endpoint(self.validate_token),
-             ["GET", "POST"]),
-            (f"{c}/{{merchantId}}/{{UserId}}/ChangePassword={{NewPassword}}",
-             self._endpoint(self.change_password), ["POST"]),
+            (f"{c}/{{merchantId}}/{{accesstoken}}/ValidateToken", self._endpoint(self.validate_token), ["GET", "POST"]),
+            (
+                f"{c}/{{merchantId}}/{{UserId}}/ChangePassword={{NewPassword}}",
+                self._endpoint(self.change_password),
+                ["POST"],
+            ),
             (f"{c}/{{merchantId}}/{{UserId}}", self._endpoint(self.get_customer), ["GET"]),
         ]
         routes: list[BaseRoute] = []
@@ -177,8 +180,11 @@ class MartjackApi:
             refusal = MartjackError("1003")
             return JSONResponse(refusal.body(), status_code=refusal.status)
         token = self.auth.issue_jwt(app)
-        return JSONResponse(envelope(Token={"AccessToken": token.value, "issued_at": net_date(time.time()),
-                                            "MerchantId": app.merchant_id}))
+        return JSONResponse(
+            envelope(
+                Token={"AccessToken": token.value, "issued_at": net_date(time.time()), "MerchantId": app.merchant_id}
+            )
+        )
 
     # -- customer accounts ------------------------------------------------------------------------------
 
@@ -195,10 +201,18 @@ class MartjackApi:
         if self.store.by_name(user_name) is not None:
             # Not in the document; worded like Martjack's "Voucher already exists" (1014).
             raise MartjackError("1016", "User already exists")
-        customer = self.store.add(Customer(
-            user_id=new_guid(), user_info_id=new_guid(), user_name=user_name, password=data.Password,
-            fields=data.profile_fields(), birth_date=birth_date, receive_offers=bool(data.IsReceiveOffers),
-            communication_type=data.CommunicationType or "nochannel"))
+        customer = self.store.add(
+            Customer(
+                user_id=new_guid(),
+                user_info_id=new_guid(),
+                user_name=user_name,
+                password=data.Password,
+                fields=data.profile_fields(),
+                birth_date=birth_date,
+                receive_offers=bool(data.IsReceiveOffers),
+                communication_type=data.CommunicationType or "nochannel",
+            )
+        )
         return envelope(Customer=customer_json(customer, call.merchant_id, created=True))
 
     def get_customer(self, call: Call) -> dict[str, Any]:
@@ -302,15 +316,18 @@ class MartjackApi:
         if not customer.active:
             raise MartjackError("1042")
         session_id = self.sessions.open(customer.user_id)
-        return envelope(message="Logged In successfully",
-                        Token=token_json(session_id, customer.user_id, call.merchant_id, time.time()))
+        return envelope(
+            message="Logged In successfully",
+            Token=token_json(session_id, customer.user_id, call.merchant_id, time.time()),
+        )
 
     def get_access_token(self, call: Call) -> dict[str, Any]:
         """martjack-customer-api.md, Get Access Token: a session for a guest who did not log in."""
         guest_id = new_guid()
         session_id = self.sessions.open(GUEST_PREFIX + guest_id)
-        return envelope(message="Logged In successfully",
-                        Token=token_json(session_id, guest_id, call.merchant_id, time.time()))
+        return envelope(
+            message="Logged In successfully", Token=token_json(session_id, guest_id, call.merchant_id, time.time())
+        )
 
     def validate_token(self, call: Call) -> dict[str, Any]:
         """martjack-customer-api.md, Validate Access Token: an expired, logged-out or unknown token is 440."""
@@ -340,13 +357,25 @@ class MartjackApi:
         elif address_id not in customer.addresses:
             raise MartjackError("1009")
         customer.addresses[address_id] = ShippingAddress(
-            id=address_id, user_id=customer.user_id, first_name=data.firstname or "",
-            last_name=data.lastname or "", address1=data.address1 or "", address2=data.address2 or "",
-            state=data.state or "", pin=data.pin or "", country_code=data.countrycode or "",
-            city_code=data.citycode or "", phone_no=data.phoneno or "", mobile_no=data.mobileno or "",
-            email=data.email or "", other_city=data.othercity or "", city_name=data.othercity or "",
-            state_name=state_name(data.state or ""), country_name=country_name(data.countrycode or ""),
-            address_type=data.AddressType or "")
+            id=address_id,
+            user_id=customer.user_id,
+            first_name=data.firstname or "",
+            last_name=data.lastname or "",
+            address1=data.address1 or "",
+            address2=data.address2 or "",
+            state=data.state or "",
+            pin=data.pin or "",
+            country_code=data.countrycode or "",
+            city_code=data.citycode or "",
+            phone_no=data.phoneno or "",
+            mobile_no=data.mobileno or "",
+            email=data.email or "",
+            other_city=data.othercity or "",
+            city_name=data.othercity or "",
+            state_name=state_name(data.state or ""),
+            country_name=country_name(data.countrycode or ""),
+            address_type=data.AddressType or "",
+        )
         return envelope(ShippingAddresses=[saved_address_json(address_id)])
 
     def get_shipping_address(self, call: Call) -> dict[str, Any]:

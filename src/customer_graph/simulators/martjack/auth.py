@@ -41,8 +41,14 @@ GUEST_PREFIX = "guest:"
 
 # OAuth 1.0 servers refuse stale timestamps and replayed nonces; five minutes is the usual window.
 TIMESTAMP_WINDOW_SECONDS = 300
-OAUTH_PARAMS = ("oauth_consumer_key", "oauth_nonce", "oauth_signature_method", "oauth_timestamp",
-                "oauth_version", "oauth_signature")
+OAUTH_PARAMS = (
+    "oauth_consumer_key",
+    "oauth_nonce",
+    "oauth_signature_method",
+    "oauth_timestamp",
+    "oauth_version",
+    "oauth_signature",
+)
 _SESSION_ALPHABET = "abcdefghijklmnopqrstuvwxyz012345"
 
 
@@ -58,8 +64,7 @@ class App:
 class MerchantAuth:
     """Decides which app, if any, a request authenticates as."""
 
-    def __init__(self, apps: Iterable[App], tokens: TokenStore,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, apps: Iterable[App], tokens: TokenStore, clock: Callable[[], float] = time.time) -> None:
         self.apps = {app.public_key: app for app in apps}
         self._tokens = tokens
         self._clock = clock
@@ -73,8 +78,13 @@ class MerchantAuth:
         """A JWT-shaped token (clients may decode ``exp``); its validity is the TokenStore's."""
         now = int(self._clock())
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-        claims = {"iss": "martjack", "sub": app.public_key, "merchantId": app.merchant_id, "iat": now,
-                  "exp": now + int(self._tokens.ttl_seconds)}
+        claims = {
+            "iss": "martjack",
+            "sub": app.public_key,
+            "merchantId": app.merchant_id,
+            "iat": now,
+            "exp": now + int(self._tokens.ttl_seconds),
+        }
         payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
         return self._tokens.issue(app.public_key, kind=MERCHANT_TOKEN_KIND, prefix=f"{header}.{payload}.")
 
@@ -106,8 +116,7 @@ class MerchantAuth:
         now = self._clock()
         if abs(now - timestamp) > TIMESTAMP_WINDOW_SECONDS:
             return None
-        expected = oauth1_signature(request.method, base_url(request), signed_params(request, body, oauth),
-                                    app.secret)
+        expected = oauth1_signature(request.method, base_url(request), signed_params(request, body, oauth), app.secret)
         if not hmac.compare_digest(expected, oauth.get("oauth_signature", "")):
             return None
         while self._nonces and self._nonces[0][0] <= now - TIMESTAMP_WINDOW_SECONDS:
@@ -152,8 +161,8 @@ class CustomerSessions:
 
 # -- OAuth 1.0 signature (RFC 5849, section 3.4) ----------------------------------------------------
 
-def oauth1_signature(method: str, url: str, params: list[tuple[str, str]], secret: str,
-                     token_secret: str = "") -> str:
+
+def oauth1_signature(method: str, url: str, params: list[tuple[str, str]], secret: str, token_secret: str = "") -> str:
     normalized = "&".join(f"{k}={v}" for k, v in sorted((_pct(k), _pct(v)) for k, v in params))
     base_string = "&".join((method.upper(), _pct(url), _pct(normalized)))
     key = f"{_pct(secret)}&{_pct(token_secret)}".encode()

@@ -18,9 +18,26 @@ from customer_graph.simulators.dataset import Address, Dataset, MartjackPart
 # The customer's own string fields, by their wire names (martjack-customer-api.md, Get Customer Details).
 # Update replaces every one of them (whole-object update), so they live together as data.
 PROFILE_FIELDS = (
-    "FirstName", "LastName", "PostalAddress", "AlternateEmail", "City", "Pin", "State", "Country", "PhoneNo",
-    "Street", "MobileNo", "Gender", "Occupation", "Industry", "OtherArea", "CountryName", "StateName",
-    "CityName", "AreaName", "OtherCity",
+    "FirstName",
+    "LastName",
+    "PostalAddress",
+    "AlternateEmail",
+    "City",
+    "Pin",
+    "State",
+    "Country",
+    "PhoneNo",
+    "Street",
+    "MobileNo",
+    "Gender",
+    "Occupation",
+    "Industry",
+    "OtherArea",
+    "CountryName",
+    "StateName",
+    "CityName",
+    "AreaName",
+    "OtherCity",
 )
 
 # Profile attributes (custom fields) the demo merchant has configured. 660 is the document's Get Customer
@@ -30,11 +47,18 @@ PROFILE_ATTRIBUTES = {660: "Favorite Game", 1058: "Favorite Sport", 1100: "Prefe
 # Shipping address ids are merchant-wide integers (the document's examples are around 1.7 million).
 FIRST_SHIPPING_ADDRESS_ID = 1_711_980
 
-_COUNTRY_NAMES = {"GB": "United Kingdom", "IN": "India", "AU": "Australia", "PL": "Poland",
-                  "US": "United States"}
-_STATE_CODES = {"Karnataka": "KA", "Maharashtra": "MH", "Tamil Nadu": "TN", "Greater London": "LND",
-                "Greater Manchester": "MAN", "West Yorkshire": "WYK", "Bristol": "BST", "Mazowieckie": "MZ",
-                "Małopolskie": "MA"}
+_COUNTRY_NAMES = {"GB": "United Kingdom", "IN": "India", "AU": "Australia", "PL": "Poland", "US": "United States"}
+_STATE_CODES = {
+    "Karnataka": "KA",
+    "Maharashtra": "MH",
+    "Tamil Nadu": "TN",
+    "Greater London": "LND",
+    "Greater Manchester": "MAN",
+    "West Yorkshire": "WYK",
+    "Bristol": "BST",
+    "Mazowieckie": "MZ",
+    "Małopolskie": "MA",
+}
 
 
 @dataclass
@@ -126,19 +150,37 @@ class CustomerStore:
         home = view.address
         email = view.email or ""
         fields = dict.fromkeys(PROFILE_FIELDS, "")
-        fields.update(FirstName=view.first_name, LastName=view.last_name, MobileNo=view.mobile or "",
-                      Gender=_GENDERS.get(view.gender or "", ""),
-                      # Martjack has no e-mail field besides UserName: a mobile-number user keeps it here.
-                      AlternateEmail="" if part.user_name == email else email)
+        fields.update(
+            FirstName=view.first_name,
+            LastName=view.last_name,
+            MobileNo=view.mobile or "",
+            Gender=_GENDERS.get(view.gender or "", ""),
+            # Martjack has no e-mail field besides UserName: a mobile-number user keeps it here.
+            AlternateEmail="" if part.user_name == email else email,
+        )
         if home is not None:
-            fields.update(PostalAddress=", ".join(p for p in (home.line1, home.line2) if p),
-                          Street=home.line1, AreaName=home.line2, City=city_code(home.city),
-                          CityName=home.city, Pin=home.postcode, State=state_code(home.state),
-                          StateName=home.state, Country=home.country, CountryName=country_name(home.country))
-        customer = Customer(user_id=part.user_id.lower(), user_info_id=part.user_info_id.lower(),
-                            user_name=part.user_name, password=part.password, fields=fields,
-                            birth_date=_midnight(view.birth_date), receive_offers=part.receive_offers,
-                            active=part.active)
+            fields.update(
+                PostalAddress=", ".join(p for p in (home.line1, home.line2) if p),
+                Street=home.line1,
+                AreaName=home.line2,
+                City=city_code(home.city),
+                CityName=home.city,
+                Pin=home.postcode,
+                State=state_code(home.state),
+                StateName=home.state,
+                Country=home.country,
+                CountryName=country_name(home.country),
+            )
+        customer = Customer(
+            user_id=part.user_id.lower(),
+            user_info_id=part.user_info_id.lower(),
+            user_name=part.user_name,
+            password=part.password,
+            fields=fields,
+            birth_date=_midnight(view.birth_date),
+            receive_offers=part.receive_offers,
+            active=part.active,
+        )
         for address in part.addresses:
             shipping = seeded_address(self.new_address_id(), customer, address)
             customer.addresses[shipping.id] = shipping
@@ -151,11 +193,21 @@ _GENDERS = {"male": "male", "female": "female"}  # the document's Get Customer D
 def seeded_address(address_id: int, customer: Customer, address: Address) -> ShippingAddress:
     f = customer.fields
     return ShippingAddress(
-        id=address_id, user_id=customer.user_id, first_name=f["FirstName"], last_name=f["LastName"],
-        address1=address.line1, address2=address.line2, state=state_code(address.state), pin=address.postcode,
-        country_code=address.country, city_code=city_code(address.city), mobile_no=f["MobileNo"],
+        id=address_id,
+        user_id=customer.user_id,
+        first_name=f["FirstName"],
+        last_name=f["LastName"],
+        address1=address.line1,
+        address2=address.line2,
+        state=state_code(address.state),
+        pin=address.postcode,
+        country_code=address.country,
+        city_code=city_code(address.city),
+        mobile_no=f["MobileNo"],
         email=f["AlternateEmail"] or (customer.user_name if "@" in customer.user_name else ""),
-        other_city=address.city, city_name=address.city, state_name=address.state,
+        other_city=address.city,
+        city_name=address.city,
+        state_name=address.state,
         country_name=country_name(address.country),
         address_type="1",  # what the document's Get Customer's Shipping Address shows for a home address
     )

@@ -44,8 +44,14 @@ HTTP_STATUS = {"1003": 401, "1030": 403, "429": 429, "1000": 500}
 # The offset Martjack's .NET serializer appends to /Date(...)/ values: its servers run on India time.
 SERVER_UTC_OFFSET = "+0530"
 UNSET_BIRTH_DATE = "1/1/1900"  # what a customer without a birth date shows (the document's Search example)
-_BIRTH_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%Y-%m-%d",
-                       "%Y-%m-%dT%H:%M:%S")
+_BIRTH_DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S",
+)
 
 
 class MartjackError(Exception):
@@ -63,8 +69,12 @@ class MartjackError(Exception):
 
 def envelope(code: str = SUCCESS, message: str | None = None, **payload: Any) -> dict[str, Any]:
     # A failure's ErrorCode repeats its messageCode: non-zero, and it tells the failures apart.
-    return {"messageCode": code, "Message": message or MESSAGES[code], **payload,
-            "ErrorCode": 0 if code == SUCCESS else int(code)}
+    return {
+        "messageCode": code,
+        "Message": message or MESSAGES[code],
+        **payload,
+        "ErrorCode": 0 if code == SUCCESS else int(code),
+    }
 
 
 def invalid(reason: str) -> MartjackError:
@@ -72,6 +82,7 @@ def invalid(reason: str) -> MartjackError:
 
 
 # -- dates --------------------------------------------------------------------------------------------
+
 
 def net_date(epoch_seconds: float) -> str:
     """``/Date(1534759560943+0530)/``: UTC milliseconds, then the server's offset."""
@@ -101,6 +112,7 @@ def format_birth_date(value: datetime | None, *, with_time: bool) -> str:
 
 
 # -- request bodies -------------------------------------------------------------------------------------
+
 
 class WireBody(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
@@ -211,6 +223,7 @@ def parse(model: type[Model], value: Any) -> Model:
 
 # -- responses ----------------------------------------------------------------------------------------
 
+
 def customer_json(customer: Customer, merchant_id: str, *, created: bool = False) -> dict[str, Any]:
     """A customer as Get Customer Details and Search show it; ``created`` as Create echoes it (the document's
     Create example: no UserInfoId yet, UserProfiles null, no PhoneNo, BirthDate with its time)."""
@@ -227,37 +240,74 @@ def customer_json(customer: Customer, merchant_id: str, *, created: bool = False
             body["BirthDate"] = format_birth_date(customer.birth_date, with_time=created)
         if not (created and name == "PhoneNo"):
             body[name] = f[name]
-    body.update(IsReceiveOffers=customer.receive_offers, Password=None, ConfirmPassword=None, Countries=None,
-                States=None, CommunicationType=customer.communication_type,
-                MarketingNotificationType=customer.marketing_notification_type)
+    body.update(
+        IsReceiveOffers=customer.receive_offers,
+        Password=None,
+        ConfirmPassword=None,
+        Countries=None,
+        States=None,
+        CommunicationType=customer.communication_type,
+        MarketingNotificationType=customer.marketing_notification_type,
+    )
     return body
 
 
 def profiles_json(customer: Customer) -> list[dict[str, Any]]:
-    return [{"UserId": customer.user_id, "ProfileAttributeId": attribute_id, "ProfileAttributeValueId": 0,
-             "ProfileAttributeName": PROFILE_ATTRIBUTES[attribute_id], "ProfileAttributeValue": value}
-            for attribute_id, value in sorted(customer.attributes.items())]
+    return [
+        {
+            "UserId": customer.user_id,
+            "ProfileAttributeId": attribute_id,
+            "ProfileAttributeValueId": 0,
+            "ProfileAttributeName": PROFILE_ATTRIBUTES[attribute_id],
+            "ProfileAttributeValue": value,
+        }
+        for attribute_id, value in sorted(customer.attributes.items())
+    ]
 
 
 def address_json(address: ShippingAddress) -> dict[str, Any]:
     return {
-        "shippingaddressid": address.id, "userId": address.user_id, "firstname": address.first_name,
-        "lastname": address.last_name, "address1": address.address1, "address2": address.address2,
-        "state": address.state, "pin": address.pin, "countrycode": address.country_code,
-        "citycode": address.city_code, "phoneno": address.phone_no, "mobileno": address.mobile_no,
-        "email": address.email, "othercity": address.other_city, "CityName": address.city_name,
-        "StateName": address.state_name, "CountryName": address.country_name,
+        "shippingaddressid": address.id,
+        "userId": address.user_id,
+        "firstname": address.first_name,
+        "lastname": address.last_name,
+        "address1": address.address1,
+        "address2": address.address2,
+        "state": address.state,
+        "pin": address.pin,
+        "countrycode": address.country_code,
+        "citycode": address.city_code,
+        "phoneno": address.phone_no,
+        "mobileno": address.mobile_no,
+        "email": address.email,
+        "othercity": address.other_city,
+        "CityName": address.city_name,
+        "StateName": address.state_name,
+        "CountryName": address.country_name,
         "AddressType": address.address_type,
     }
 
 
 def saved_address_json(address_id: int) -> dict[str, Any]:
     """What AddShippingAddress answers: only the id is filled in (the document's example, zero userId too)."""
-    empty = dict.fromkeys(("firstname", "lastname", "address1", "address2", "state", "pin", "countrycode",
-                           "citycode", "phoneno", "mobileno", "email", "othercity"))
+    empty = dict.fromkeys(
+        (
+            "firstname",
+            "lastname",
+            "address1",
+            "address2",
+            "state",
+            "pin",
+            "countrycode",
+            "citycode",
+            "phoneno",
+            "mobileno",
+            "email",
+            "othercity",
+        )
+    )
     return {"shippingaddressid": address_id, "userId": ZERO_GUID, **empty}
 
 
 def token_json(session_id: str, user_id: str, merchant_id: str, issued_at: float) -> dict[str, Any]:
-    return {"AccessToken": session_id, "issued_at": net_date(issued_at), "UserId": user_id,
-            "MerchantId": merchant_id}
+    return {"AccessToken": session_id, "issued_at": net_date(issued_at), "UserId": user_id, "MerchantId": merchant_id}

@@ -15,8 +15,7 @@ PREFIX = "/openloyalty"
 def credentials() -> dict[str, str]:
     """What works against the simulator, as ``customer-graph simulate`` prints it."""
     return {
-        "login": f"POST {PREFIX}/api/admin/login_check"
-        f"  _username={ADMIN_USERNAME} _password={ADMIN_PASSWORD}",
+        "login": f"POST {PREFIX}/api/admin/login_check  _username={ADMIN_USERNAME} _password={ADMIN_PASSWORD}",
         "refresh": f"POST {PREFIX}/api/token/refresh  refresh_token=<from login>",
         "storeCode": STORE_CODE,
         "levels": ", ".join(f"{level.name}={level.level_id}" for level in LEVELS),

@@ -88,9 +88,7 @@ class OpenLoyaltyDialect:
         return error(status)
 
     def rate_limited_response(self, retry_after_seconds: int) -> Response:
-        return JSONResponse(
-            error_body(429), status_code=429, headers={"Retry-After": str(retry_after_seconds)}
-        )
+        return JSONResponse(error_body(429), status_code=429, headers={"Retry-After": str(retry_after_seconds)})
 
 
 def create_app(dataset: Dataset, options: SimulatorOptions) -> Starlette:
@@ -145,9 +143,7 @@ class OpenLoyaltyApi:
         if body.get("_username") != ADMIN_USERNAME or body.get("_password") != ADMIN_PASSWORD:
             # lexik_jwt_authentication's failure response.
             return JSONResponse({"code": 401, "message": "Bad credentials"}, status_code=401)
-        refresh = self.state.tokens.issue(
-            ADMIN_USERNAME, kind="refresh", ttl_seconds=REFRESH_TOKEN_TTL_SECONDS
-        )
+        refresh = self.state.tokens.issue(ADMIN_USERNAME, kind="refresh", ttl_seconds=REFRESH_TOKEN_TTL_SECONDS)
         return JSONResponse({"token": self._issue_jwt(ADMIN_USERNAME), "refresh_token": refresh.value})
 
     async def refresh_token(self, request: Request) -> Response:
@@ -281,8 +277,7 @@ class OpenLoyaltyApi:
         strict = params.get("strict", "0").strip().lower() in {"1", "true"}
         text = {name: params[name] for name in TEXT_FILTERS if params.get(name, "").strip()}
         ranges = {
-            name: (_number(params.get(name + "From")), _number(params.get(name + "To")))
-            for name in RANGE_FILTERS
+            name: (_number(params.get(name + "From")), _number(params.get(name + "To"))) for name in RANGE_FILTERS
         }
         ranges = {name: bounds for name, bounds in ranges.items() if bounds != (None, None)}
         found = self.store.search(text, ranges, strict=strict)
@@ -391,9 +386,7 @@ class OpenLoyaltyApi:
 
     def _save(self, customer: Customer, **changes: Any) -> None:
         self.store.put(
-            dataclasses.replace(
-                customer, **changes, updated_at=datetime.now(UTC), version=customer.version + 1
-            )
+            dataclasses.replace(customer, **changes, updated_at=datetime.now(UTC), version=customer.version + 1)
         )
 
 
@@ -445,9 +438,7 @@ def customer_json(customer: Customer, *, detail: bool = False) -> dict[str, Any]
         "transactionsAmountWithoutDeliveryCosts": customer.transactions_amount,
         "amountExcludedForLevel": 0,
         "averageTransactionAmount": average_transaction_amount(customer),
-        "lastTransactionDate": ol_datetime(customer.last_transaction_at)
-        if customer.last_transaction_at
-        else None,
+        "lastTransactionDate": ol_datetime(customer.last_transaction_at) if customer.last_transaction_at else None,
         "labels": customer.labels,
         "level": {
             "levelId": {"id": level.level_id, "levelId": level.level_id},
@@ -484,9 +475,7 @@ def status_json(customer: Customer) -> dict[str, Any]:
             "nextLevel": upper.percent,
             "nextLevelName": upper.name,
             "nextLevelConditionValue": upper.condition_value,
-            "transactionsAmountToNextLevel": round(
-                max(0.0, upper.condition_value - customer.transactions_amount), 2
-            ),
+            "transactionsAmountToNextLevel": round(max(0.0, upper.condition_value - customer.transactions_amount), 2),
         }
     body |= {
         "transactionsAmountWithoutDeliveryCosts": customer.transactions_amount,

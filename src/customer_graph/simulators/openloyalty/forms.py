@@ -157,8 +157,7 @@ class FormErrors:
             compound = {"address": ADDRESS_FIELDS, "company": COMPANY_FIELDS}.get(name)
             if compound:
                 node["children"] = {
-                    sub: ({"errors": errs} if (errs := self.by_path.get((name, sub))) else {})
-                    for sub in compound
+                    sub: ({"errors": errs} if (errs := self.by_path.get((name, sub))) else {}) for sub in compound
                 }
             children[name] = node
         return {"form": {"children": children}, "errors": self.by_path.get((), [])}
@@ -285,9 +284,7 @@ def valid_phone(phone: str) -> bool:
         return False
 
 
-def _parse(
-    raw: str | None, formats: Sequence[str], path: tuple[str, ...], errors: FormErrors
-) -> datetime | None:
+def _parse(raw: str | None, formats: Sequence[str], path: tuple[str, ...], errors: FormErrors) -> datetime | None:
     if raw is None:
         return None
     for fmt in formats:

@@ -32,9 +32,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _obj(
-    properties: dict[str, Any], required: list[str] | None = None, *, closed: bool = True
-) -> dict[str, Any]:
+def _obj(properties: dict[str, Any], required: list[str] | None = None, *, closed: bool = True) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
@@ -118,8 +116,7 @@ _STORE = {
     "in": "path",
     "required": True,
     "schema": {"type": "string"},
-    "description": "Code of the store; the simulator has one store, DEFAULT (doc examples). "
-    "Any other code: 404.",
+    "description": "Code of the store; the simulator has one store, DEFAULT (doc examples). Any other code: 404.",
 }
 _CUSTOMER = {
     "name": "customer",
@@ -241,8 +238,7 @@ _LIST_PARAMS: list[dict[str, Any]] = [
                 "lastTransactionDate",
             ],
         },
-        "description": "Column name (doc); without it, newest first (simulator choice, as in the doc's "
-        "examples).",
+        "description": "Column name (doc); without it, newest first (simulator choice, as in the doc's examples).",
     },
     {
         "name": "direction",
@@ -313,8 +309,7 @@ _TOKEN_RESPONSE = _json(
 )
 _BAD_CREDENTIALS = _json(
     _ref("LexikError"),
-    'Wrong credentials or refresh token: {"code":401,"message":'
-    '"Bad credentials"} (simulator choice after lexik).',
+    'Wrong credentials or refresh token: {"code":401,"message":"Bad credentials"} (simulator choice after lexik).',
 )
 
 
@@ -473,9 +468,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Admin login",
                 "description": "README: _username/_password -> token, refresh_token.",
                 "security": [],
-                "requestBody": _credentials_body(
-                    {"_username": {"type": "string"}, "_password": {"type": "string"}}
-                ),
+                "requestBody": _credentials_body({"_username": {"type": "string"}, "_password": {"type": "string"}}),
                 "responses": {
                     "200": _TOKEN_RESPONSE,
                     "401": _BAD_CREDENTIALS,
@@ -498,9 +491,7 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
-        "/api/{storeCode}/admin/customer/register": {
-            "post": _register("Register a new customer as an admin")
-        },
+        "/api/{storeCode}/admin/customer/register": {"post": _register("Register a new customer as an admin")},
         "/api/{storeCode}/customer/register": {"post": _register("Create a new customer")},
         "/api/{storeCode}/admin/customer": {"get": _list("Get a customer list as an admin")},
         "/api/{storeCode}/customer": {"get": _list("Get customers")},
@@ -545,9 +536,7 @@ OPENAPI: dict[str, Any] = {
                 description="Omitted fields are untouched, empty ones erased; address and company are "
                 "replaced whole (doc).",
             ),
-            "delete": _guarded(
-                "Remove a customer", "Remove customer", _NO_CONTENT_204, params=[_STORE, _CUSTOMER]
-            ),
+            "delete": _guarded("Remove a customer", "Remove customer", _NO_CONTENT_204, params=[_STORE, _CUSTOMER]),
         },
         "/api/{storeCode}/customer/{customer}/level": {
             "post": _guarded(
@@ -580,9 +569,7 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/api/{storeCode}/admin/customer/{customer}/activate": {
-            "post": _guarded(
-                "Activate a customer", "Activate a customer", _NO_CONTENT_200, params=[_STORE, _CUSTOMER]
-            )
+            "post": _guarded("Activate a customer", "Activate a customer", _NO_CONTENT_200, params=[_STORE, _CUSTOMER])
         },
         "/api/{storeCode}/admin/customer/{customer}/deactivate": {
             "post": _guarded(
@@ -612,17 +599,11 @@ OPENAPI: dict[str, Any] = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         "schemas": {
             "Error": _obj(
-                {
-                    "error": _obj(
-                        {"code": {"type": "integer"}, "message": {"type": "string"}}, ["code", "message"]
-                    )
-                },
+                {"error": _obj({"code": {"type": "integer"}, "message": {"type": "string"}}, ["code", "message"])},
                 ["error"],
             ),
             "AuthenticationRequired": _obj({"message": {"const": "Authentication Required"}}, ["message"]),
-            "LexikError": _obj(
-                {"code": {"type": "integer"}, "message": {"type": "string"}}, ["code", "message"]
-            ),
+            "LexikError": _obj({"code": {"type": "integer"}, "message": {"type": "string"}}, ["code", "message"]),
             "FormChild": _obj(
                 {
                     "errors": {"type": "array", "items": {"type": "string"}, "minItems": 1},

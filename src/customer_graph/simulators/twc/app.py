@@ -269,9 +269,7 @@ def build_routes(state: SimulatorState, store: TwcStore) -> list[BaseRoute]:
     async def lookup_customers(request: Request) -> Response:
         """twc-customer-api.md, Look up Customers: a bare array; every given parameter must match (AND);
         "If the customers does not exist, this method returns a empty list"."""
-        criteria = {
-            f: v for f in SEARCH_FIELDS if (v := request.query_params.get(f)) is not None and v.strip()
-        }
+        criteria = {f: v for f in SEARCH_FIELDS if (v := request.query_params.get(f)) is not None and v.strip()}
         return JSONResponse([customer.wire() for customer in store.search(criteria)])
 
     @customer_api

@@ -67,12 +67,8 @@ def _guarded(responses: dict[str, Any]) -> dict[str, Any]:
     """Every customer endpoint: its own responses plus auth, the rate limit and injected errors."""
     return {
         **responses,
-        "401": _json(
-            _ERROR, f"{DOC}: 401 Unauthorised. Missing, unknown or expired Bearer token.", _WWW_AUTHENTICATE
-        ),
-        "403": _json(
-            _ERROR, f"{DOC}: 403 Forbidden. Missing or unknown `X-TWC-Tenant`, or a token of another tenant."
-        ),
+        "401": _json(_ERROR, f"{DOC}: 401 Unauthorised. Missing, unknown or expired Bearer token.", _WWW_AUTHENTICATE),
+        "403": _json(_ERROR, f"{DOC}: 403 Forbidden. Missing or unknown `X-TWC-Tenant`, or a token of another tenant."),
         "429": _json(_ERROR, "Rate limit exceeded (simulator fault or configured limit).", _RETRY_AFTER),
         "default": _json(_ERROR, "Any other error status, in the same Spring error body."),
     }
@@ -123,8 +119,7 @@ def _schemas() -> dict[str, Any]:
     common: dict[str, Any] = {
         "email": {
             "type": ["string", "null"],
-            "description": "Mandatory; unique, compared trimmed and "
-            "case-insensitively. Kept exactly as sent.",
+            "description": "Mandatory; unique, compared trimmed and case-insensitively. Kept exactly as sent.",
         },
         "customerRef": {"type": ["string", "null"], "description": "Unique when present."},
         "alternateCustomerRef": {"type": ["string", "null"], "description": "Unique when present."},
@@ -171,9 +166,7 @@ def _schemas() -> dict[str, Any]:
         "createdDate": {"type": "string", "pattern": TIMESTAMP},
         "lastModifiedDate": {"type": "string", "pattern": TIMESTAMP},
     }
-    address_out = {name: {"type": "string"} for name in _ADDRESS_FIELDS} | {
-        "defaultAddress": {"type": "boolean"}
-    }
+    address_out = {name: {"type": "string"} for name in _ADDRESS_FIELDS} | {"defaultAddress": {"type": "boolean"}}
     return {
         "Address": {
             "type": "object",
@@ -374,8 +367,7 @@ def openapi(server_prefix: str) -> dict[str, Any]:
                 "get": _operation(
                     "lookupCustomer",
                     "Look up Customers by email/mobile/phone/firstName/lastName",
-                    f"{DOC}, Look up Customers. Every given parameter must match (AND); none given finds "
-                    "nothing.",
+                    f"{DOC}, Look up Customers. Every given parameter must match (AND); none given finds nothing.",
                     {"200": _json({"type": "array", "items": customer}, "Matching customers (maybe none).")},
                     parameters=search_parameters,
                 ),
@@ -401,9 +393,7 @@ def openapi(server_prefix: str) -> dict[str, Any]:
                     f"{DOC}, Find Customer by Id.",
                     {
                         "200": _json(customer, "The customer."),
-                        "404": _empty(
-                            f"{DOC}: 'If the customer does not exist, this method returns a Blank.'"
-                        ),
+                        "404": _empty(f"{DOC}: 'If the customer does not exist, this method returns a Blank.'"),
                     },
                     parameters=[_path_param("id", "Customer id.")],
                 ),

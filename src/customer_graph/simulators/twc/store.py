@@ -101,9 +101,7 @@ class TwcStore:
             candidates = [found] if found else []
         else:
             candidates = self.customers.values()
-        return [
-            c for c in candidates if not c.deleted and all(_matches(c, f, v) for f, v in criteria.items())
-        ]
+        return [c for c in candidates if not c.deleted and all(_matches(c, f, v) for f, v in criteria.items())]
 
     def conflict(self, data: CustomerIn, *, exclude_id: str | None = None) -> str | None:
         """The first unique field whose value another customer (deleted ones included) already holds."""
@@ -128,9 +126,7 @@ class TwcStore:
         addresses = list(customer.addresses or [])
         default = customer.defaultAddress
         if added.defaultAddress:
-            addresses = [
-                a.model_copy(update={"defaultAddress": False}) if a.defaultAddress else a for a in addresses
-            ]
+            addresses = [a.model_copy(update={"defaultAddress": False}) if a.defaultAddress else a for a in addresses]
             default = added
         updated = customer.model_copy(
             update={
@@ -142,9 +138,7 @@ class TwcStore:
         return self._put(updated)
 
     def delete(self, customer: Customer) -> None:
-        self.customers[customer.id] = customer.model_copy(
-            update={"deleted": True, "lastModifiedDate": wire.now()}
-        )
+        self.customers[customer.id] = customer.model_copy(update={"deleted": True, "lastModifiedDate": wire.now()})
 
     # -- internals --------------------------------------------------------------------------------
 
