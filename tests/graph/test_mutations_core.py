@@ -162,3 +162,11 @@ async def test_an_added_identifier_is_found_from_the_crosswalk(graph: Graph) -> 
     found = await graph.query('{ customerByIdentifier(type: EMAIL, value: "second.address@example.org") { id } }')
     assert found["data"]["customerByIdentifier"]["id"] == person
     assert all(n == 0 for n in (await provider_calls(graph)).values())
+
+
+async def test_the_journal_does_not_keep_a_password_once_the_create_landed(graph: Graph) -> None:
+    payload = await create(graph)
+    write = await graph.gateway.store.get(payload["writeId"])
+    assert write is not None
+    assert [s.args["draft"]["password"] for s in write.steps] == [None] * 4
+    assert "S3cret-pass" not in str(write)

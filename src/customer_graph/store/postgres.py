@@ -446,7 +446,7 @@ class PostgresStore:
         pool = await self._db()
         await pool.execute(
             "UPDATE journal_steps SET status = $1, attempts = $2, error_code = $3, result = $4, "
-            "next_attempt_at = $5 WHERE write_id = $6 AND seq = $7",
+            "next_attempt_at = $5, args = $8 WHERE write_id = $6 AND seq = $7",
             step.status.value,
             step.attempts,
             step.error_code,
@@ -454,6 +454,7 @@ class PostgresStore:
             step.next_attempt_at,
             write_id,
             step.seq,
+            step.args,
         )
 
     async def set_person(self, write_id: str, person_id: str) -> None:

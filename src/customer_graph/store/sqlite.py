@@ -286,7 +286,7 @@ class SqliteStore:
         async with self._write:
             with self._transaction() as db:
                 db.execute(
-                    "UPDATE journal_steps SET status=?, attempts=?, error_code=?, result=?, next_attempt_at=? "
+                    "UPDATE journal_steps SET status=?, attempts=?, error_code=?, result=?, next_attempt_at=?, args=? "
                     "WHERE write_id=? AND seq=?",
                     (
                         step.status.value,
@@ -294,6 +294,7 @@ class SqliteStore:
                         step.error_code,
                         orjson.dumps(step.result).decode() if step.result is not None else None,
                         step.next_attempt_at,
+                        orjson.dumps(step.args).decode(),
                         write_id,
                         step.seq,
                     ),

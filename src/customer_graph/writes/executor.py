@@ -30,7 +30,7 @@ from customer_graph.connectors.base import Connector, Operation
 from customer_graph.connectors.errors import ProviderError, ProviderRejected, ProviderUnsupported
 from customer_graph.domain.models import Provider
 from customer_graph.store.base import JournalStep, JournalStore, JournalWrite, StepStatus, new_write_id
-from customer_graph.writes.steps import Args, StepResult, reconcile_step, run_step
+from customer_graph.writes.steps import Args, StepResult, forget_secrets, reconcile_step, run_step
 
 log = logging.getLogger("customer_graph.writes")
 
@@ -186,6 +186,7 @@ class WriteExecutor:
     async def _applied(self, write: JournalWrite, step: JournalStep, result: StepResult) -> Outcome:
         status = StepStatus.APPLIED if result.changed else StepStatus.SKIPPED
         step.status, step.error_code, step.result = status, None, result.as_json()
+        step.args = forget_secrets(step.args)
         await self.journal.update_step(write.id, step)
         if self.on_applied is not None and result.changed:
             await self.on_applied(write, step, result)

@@ -71,6 +71,15 @@ def _result(write: WriteResult, record_id: str | None = None) -> StepResult:
     return StepResult(write.operation, rid, dict(write.details) or None, write.changed)
 
 
+def forget_secrets(args: Args) -> Args:
+    """A step's arguments once it has landed: a create never runs again, so the password it carried (Martjack
+    needs one) is not kept in the journal a moment longer than the write needs it."""
+    draft = args.get("draft")
+    if isinstance(draft, dict) and draft.get("password") is not None:
+        return {**args, "draft": {**draft, "password": None}}
+    return args
+
+
 async def run_step(connector: Connector, operation: str, args: Args) -> StepResult:
     """Perform one journaled step at its provider."""
     op = Operation(operation)
