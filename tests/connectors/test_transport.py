@@ -361,3 +361,15 @@ async def test_provider_http_joins_urls_headers_and_auth_as_httpx_does(base: str
     assert "X-Call" not in seen[3].headers and seen[3].headers["X-Tenant"] == "t1"
     assert posted.request.url.path == f"{prefix}/customers" and seen[3].content == b'{"a":1}'
     assert response.request is seen[2]
+
+
+def test_a_proxied_environment_gets_httpx_own_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    from customer_graph.connectors.http import Policy, ProviderHttp
+    from customer_graph.connectors.transport import PooledTransport
+    from customer_graph.domain.models import Provider
+
+    direct = ProviderHttp.create(Provider.TWC, "https://api.example.com", Policy())
+    assert isinstance(direct._transport, PooledTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    proxied = ProviderHttp.create(Provider.TWC, "https://api.example.com", Policy())
+    assert proxied._transport is None  # httpx's transport, which honours the proxy variables

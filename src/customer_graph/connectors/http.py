@@ -201,6 +201,17 @@ class CircuitBreaker:
             self._observer.circuit_changed(self.provider, state)
 
 
+def _proxied(base_url: str) -> bool:
+    """Whether the environment routes this URL through a proxy: then httpx's own transport, which honours
+    ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, carries the calls (the pooled transport speaks direct only)."""
+    proxies = httpx._utils.get_environment_proxies()
+    url = httpx.URL(base_url)
+    return any(
+        pattern.matches(url) and proxy
+        for pattern, proxy in ((httpx._utils.URLPattern(key), value) for key, value in proxies.items())
+    )
+
+
 def default_classify(provider: Provider) -> Classifier:
     """Status-code rules shared by providers that use HTTP statuses plainly."""
 
@@ -294,9 +305,8 @@ class ProviderHttp:
     ) -> ProviderHttp:
         """A policy with its own keep-alive client, sized to the policy's concurrency (``transport`` replaces
         the connection pool, e.g. with an in-process app in tests)."""
-        transport = transport or PooledTransport(
-            max_connections=policy.max_concurrency, connect_timeout=policy.connect_timeout
-        )
+        if transport is None and not _proxied(base_url):
+            transport = PooledTransport(max_connections=policy.max_concurrency, connect_timeout=policy.connect_timeout)
         client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
@@ -305,6 +315,9 @@ class ProviderHttp:
             # The deadline in ``request`` bounds every call as a whole; a read timer of its own per call would
             # only ever fire after it, and costs a timer per call.
             timeout=httpx.Timeout(None, connect=policy.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=policy.max_concurrency, max_keepalive_connections=policy.max_concurrency
+            ),
         )
         return cls(provider, client, policy, classify=classify, observer=observer, limiter=limiter, transport=transport)
 
