@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -37,80 +38,61 @@ def build_connector(
     policy: Policy | None = None,
     limiter: RateLimiter | None = None,
 ) -> Connector:
-    """One provider's connector from its settings section."""
-    if isinstance(section, CapillarySettings):
-        from customer_graph.connectors.capillary import (
-            CapillaryConfig,
-            CapillaryConnector,
-            OAuthCredentials,
-            TillCredentials,
-        )
+    """One provider's connector from its settings section (the one place that turns settings into a
+    connector's own config: connectors never read settings)."""
+    if not isinstance(section, CapillarySettings | MartjackSettings | OpenLoyaltySettings | TwcSettings):
+        raise TypeError(f"no connector for {provider}")
+    connector_class, config = _connector_config(section)
+    return connector_class(  # type: ignore[no-any-return]
+        config, policy or section.policy.policy(), transport=transport, observer=observer, limiter=limiter
+    )
 
-        credentials: OAuthCredentials | TillCredentials
+
+def _connector_config(
+    section: CapillarySettings | MartjackSettings | OpenLoyaltySettings | TwcSettings,
+) -> tuple[Any, object]:
+    if isinstance(section, CapillarySettings):
+        from customer_graph.connectors import capillary
+
+        credentials: capillary.OAuthCredentials | capillary.TillCredentials
         if section.auth == "oauth":
             assert section.oauth_key and section.oauth_secret  # the settings check this
-            credentials = OAuthCredentials(section.oauth_key, section.oauth_secret.get_secret_value())
+            credentials = capillary.OAuthCredentials(section.oauth_key, section.oauth_secret.get_secret_value())
         else:
             assert section.till_code and section.till_password
-            credentials = TillCredentials(section.till_code, section.till_password.get_secret_value())
-        return CapillaryConnector(
-            CapillaryConfig(
-                base_url=section.base_url,
-                credentials=credentials,
-                source=section.source,
-                program_names=section.program_names,
-            ),
-            policy or section.policy.policy(),
-            transport=transport,
-            observer=observer,
-            limiter=limiter,
+            credentials = capillary.TillCredentials(section.till_code, section.till_password.get_secret_value())
+        return capillary.CapillaryConnector, capillary.CapillaryConfig(
+            base_url=section.base_url,
+            credentials=credentials,
+            source=section.source,
+            program_names=section.program_names,
         )
     if isinstance(section, MartjackSettings):
-        from customer_graph.connectors.martjack import MartjackConfig, MartjackConnector
+        from customer_graph.connectors import martjack
 
-        return MartjackConnector(
-            MartjackConfig(
-                base_url=section.base_url,
-                merchant_id=section.merchant_id,
-                public_key=section.public_key,
-                secret=section.secret.get_secret_value(),
-            ),
-            policy or section.policy.policy(),
-            transport=transport,
-            observer=observer,
-            limiter=limiter,
+        return martjack.MartjackConnector, martjack.MartjackConfig(
+            base_url=section.base_url,
+            merchant_id=section.merchant_id,
+            public_key=section.public_key,
+            secret=section.secret.get_secret_value(),
         )
     if isinstance(section, OpenLoyaltySettings):
-        from customer_graph.connectors.openloyalty import OpenLoyaltyConfig, OpenLoyaltyConnector
+        from customer_graph.connectors import openloyalty
 
-        return OpenLoyaltyConnector(
-            OpenLoyaltyConfig(
-                base_url=section.base_url,
-                store_code=section.store_code,
-                username=section.username,
-                password=section.password.get_secret_value(),
-            ),
-            policy or section.policy.policy(),
-            transport=transport,
-            observer=observer,
-            limiter=limiter,
+        return openloyalty.OpenLoyaltyConnector, openloyalty.OpenLoyaltyConfig(
+            base_url=section.base_url,
+            store_code=section.store_code,
+            username=section.username,
+            password=section.password.get_secret_value(),
         )
-    if isinstance(section, TwcSettings):
-        from customer_graph.connectors.twc import TwcConfig, TwcConnector
+    from customer_graph.connectors import twc
 
-        return TwcConnector(
-            TwcConfig(
-                base_url=section.base_url,
-                tenant=section.tenant,
-                client_id=section.client_id,
-                client_secret=section.client_secret.get_secret_value(),
-            ),
-            policy or section.policy.policy(),
-            transport=transport,
-            observer=observer,
-            limiter=limiter,
-        )
-    raise TypeError(f"no connector for {provider}")
+    return twc.TwcConnector, twc.TwcConfig(
+        base_url=section.base_url,
+        tenant=section.tenant,
+        client_id=section.client_id,
+        client_secret=section.client_secret.get_secret_value(),
+    )
 
 
 def open_store(url: str, *, password: str | None = None, schema: str = "public", pool_size: int = 10) -> Store:
