@@ -46,3 +46,21 @@ async def test_asking_only_for_names_does_not_read_addresses_or_loyalty(graph: G
     for provider in (Provider.MARTJACK, Provider.OPEN_LOYALTY, Provider.TWC):
         stats = await graph.stats(provider)
         assert not any("ShippingAddress" in key or "status" in key or "{id}" in key for key in stats), stats
+
+
+async def test_a_page_searched_again_writes_nothing_to_the_crosswalk(graph: Graph) -> None:
+    store = graph.gateway.store
+    writes = []
+    link = store.link
+
+    async def counted(*args: object, **kwargs: object) -> str:
+        writes.append(args)
+        return await link(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.link = counted  # type: ignore[method-assign]
+    first = await graph.query(PAGE % "Smith")
+    linked = len(writes)
+    assert linked > 0
+    again = await graph.query(PAGE % "Smith")
+    assert again == first
+    assert len(writes) == linked  # every group was linked already, identifiers included

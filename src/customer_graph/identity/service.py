@@ -160,6 +160,12 @@ class IdentityService:
             identifiers = [(ik, RecordKey(r.provider, r.record_id)) for r in records for ik in self.rules.keys_of(r)]
             links = await self.store.links(keys)
             person_id = next((links[k] for k in keys if k in links), None)
+            if len(links) == len(keys) and len(set(links.values())) == 1:
+                # Linked already (a page searched again): write nothing unless an identifier is new.
+                known = await self.store.find_identifiers([ik for ik, _ in identifiers])
+                if all(rk in known.get(ik, ()) for ik, rk in identifiers):
+                    persons.append(links[keys[0]])
+                    continue
             if person_id is None:
                 known = await self.store.find_identifiers([ik for ik, _ in identifiers])
                 holders = await self.store.links([k for ks in known.values() for k in ks])
