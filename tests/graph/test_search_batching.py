@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -64,3 +65,16 @@ async def test_a_page_searched_again_writes_nothing_to_the_crosswalk(graph: Grap
     again = await graph.query(PAGE % "Smith")
     assert again == first
     assert len(writes) == linked  # every group was linked already, identifiers included
+
+
+async def test_every_provider_completes_its_hits_in_the_same_round(graph: Graph) -> None:
+    latency = 0.25
+    for provider in Provider:
+        await graph.fault(provider, latency_ms=int(latency * 1000))
+    started = time.perf_counter()
+    body = await graph.query(PAGE % "Smith")
+    elapsed = time.perf_counter() - started
+    assert body["data"]["customers"]["edges"]
+    # Token calls, the searches, then one round of completion reads for all providers at once (Capillary's
+    # GETs, Martjack's addresses, Open Loyalty's status): not one round after another per provider.
+    assert elapsed < 4 * latency, elapsed

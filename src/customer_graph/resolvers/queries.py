@@ -210,9 +210,10 @@ async def _complete(
         loaders.prime(record, facets)
         return record
 
+    # Every provider's hits at once: one round of completion calls for the page, not one round per provider.
+    answers = await asyncio.gather(*(asyncio.gather(*(complete(r) for r in page.records)) for page in pages.values()))
     completed: dict[Provider, list[ProviderRecord]] = {}
-    for provider, page in pages.items():
-        slots = await asyncio.gather(*(complete(r) for r in page.records))
+    for provider, slots in zip(pages, answers, strict=True):
         completed[provider] = [s for s in slots if isinstance(s, ProviderRecord)]
         _report(info, [s for s in slots if isinstance(s, ProviderError)][:1])
     return completed

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -329,6 +330,16 @@ async def plan_per_record(
             continue
         plan.steps.append(PlannedStep(provider, operation, {"record_id": record.record_id, **step_args}))
     return plan
+
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def check_country(field: str, country: str | None) -> list[UserError]:
+    """A country, where one is given, is an ISO 3166-1 alpha-2 code (what every connector maps)."""
+    if country and country.strip() and not _COUNTRY.match(country.strip()):
+        return [UserError(field, "INVALID", "use an ISO 3166-1 alpha-2 code, e.g. GB")]
+    return []
 
 
 def check_identifier(field: str, identifier_type: IdentifierType, value: str) -> tuple[str | None, list[UserError]]:

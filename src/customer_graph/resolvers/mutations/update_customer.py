@@ -7,7 +7,6 @@ in its extended fields, Martjack the whole customer."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -19,6 +18,7 @@ from customer_graph.resolvers.mutations.common import (
     MutationKind,
     Plan,
     UserError,
+    check_country,
     key_of,
     person_or_error,
     plan_per_record,
@@ -35,7 +35,6 @@ from customer_graph.schema.mutation_types import (
 from customer_graph.writes.steps import encode_patch
 
 KIND = MutationKind("updateCustomer", UpdateCustomerPayload, UpdateCustomerError, UpdateCustomerErrorCode)
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 async def update_customer(
@@ -81,8 +80,7 @@ async def update_customer(
         if isinstance(birth, date) and birth > date.today():
             errors.append(UserError("patch.birthDate", "INVALID", "the birth date is in the future"))
         country = parts.get("country")
-        if isinstance(country, str) and country.strip() and not _COUNTRY.match(country.strip()):
-            errors.append(UserError("patch.address.country", "INVALID", "use an ISO 3166-1 alpha-2 code, e.g. GB"))
+        errors += check_country("patch.address.country", country if isinstance(country, str) else None)
         return errors
 
     async def plan() -> Plan:

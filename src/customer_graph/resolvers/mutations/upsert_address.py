@@ -4,17 +4,16 @@ AddShippingAddress, Capillary's extended fields)."""
 
 from __future__ import annotations
 
-import re
-
 import strawberry
 
 from customer_graph.connectors.base import Operation
 from customer_graph.domain import codec
-from customer_graph.domain.models import AddressInput, Provider
+from customer_graph.domain.models import ADDRESS_PARTS, AddressInput, Provider
 from customer_graph.resolvers.mutations.common import (
     MutationKind,
     Plan,
     UserError,
+    check_country,
     key_of,
     person_or_error,
     plan_per_record,
@@ -30,7 +29,6 @@ from customer_graph.schema.mutation_types import (
 )
 
 KIND = MutationKind("upsertAddress", UpsertAddressPayload, UpsertAddressError, UpsertAddressErrorCode)
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 async def upsert_address(
@@ -41,17 +39,13 @@ async def upsert_address(
     idempotency_key: str | None = None,
 ) -> UpsertAddressPayload:  # type: ignore[valid-type]
     targets, target_errors = target_providers(info, providers)
-    parts = {
-        name: (getattr(address, name) or "").strip() or None
-        for name in ("line1", "line2", "city", "state", "postcode", "country")
-    }
+    parts = {name: (getattr(address, name) or "").strip() or None for name in ADDRESS_PARTS}
 
     def validate() -> list[UserError]:
         errors = list(target_errors)
         if not any(parts.values()):
             errors.append(UserError("address", "REQUIRED", "an address needs at least one part"))
-        if parts["country"] and not _COUNTRY.match(parts["country"]):
-            errors.append(UserError("address.country", "INVALID", "use an ISO 3166-1 alpha-2 code, e.g. GB"))
+        errors += check_country("address.country", parts["country"])
         return errors
 
     async def plan() -> Plan:

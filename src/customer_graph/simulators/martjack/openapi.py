@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from customer_graph.simulators.martjack.wire import SHIPPING_ADDRESS_FIELDS
+
 DOC = "martjack-customer-api.md"
 README = "README.md (Martjack)"
 
@@ -147,27 +149,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "shippingaddressid": {"type": "integer"},
             "userId": _GUID,
-            **dict.fromkeys(
-                (
-                    "firstname",
-                    "lastname",
-                    "address1",
-                    "address2",
-                    "state",
-                    "pin",
-                    "countrycode",
-                    "citycode",
-                    "phoneno",
-                    "mobileno",
-                    "email",
-                    "othercity",
-                    "CityName",
-                    "StateName",
-                    "CountryName",
-                    "AddressType",
-                ),
-                _STRING,
-            ),
+            **dict.fromkeys((*SHIPPING_ADDRESS_FIELDS, "CityName", "StateName", "CountryName", "AddressType"), _STRING),
         }
     ),
     "SavedShippingAddress": {
@@ -175,23 +157,7 @@ SCHEMAS: dict[str, Any] = {
             {
                 "shippingaddressid": {"type": "integer"},
                 "userId": _GUID,
-                **dict.fromkeys(
-                    (
-                        "firstname",
-                        "lastname",
-                        "address1",
-                        "address2",
-                        "state",
-                        "pin",
-                        "countrycode",
-                        "citycode",
-                        "phoneno",
-                        "mobileno",
-                        "email",
-                        "othercity",
-                    ),
-                    _NULLABLE_STRING,
-                ),
+                **dict.fromkeys(SHIPPING_ADDRESS_FIELDS, _NULLABLE_STRING),
             }
         ),
         "description": f"{DOC}, Add/Update Shipping Address: only the id is filled in, userId is all zeros.",

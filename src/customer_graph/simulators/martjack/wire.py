@@ -288,24 +288,26 @@ def address_json(address: ShippingAddress) -> dict[str, Any]:
     }
 
 
+# The fields of a shipping address (Get / Add Shipping Address); the saved answer carries exactly these.
+SHIPPING_ADDRESS_FIELDS = (
+    "firstname",
+    "lastname",
+    "address1",
+    "address2",
+    "state",
+    "pin",
+    "countrycode",
+    "citycode",
+    "phoneno",
+    "mobileno",
+    "email",
+    "othercity",
+)
+
+
 def saved_address_json(address_id: int) -> dict[str, Any]:
     """What AddShippingAddress answers: only the id is filled in (the document's example, zero userId too)."""
-    empty = dict.fromkeys(
-        (
-            "firstname",
-            "lastname",
-            "address1",
-            "address2",
-            "state",
-            "pin",
-            "countrycode",
-            "citycode",
-            "phoneno",
-            "mobileno",
-            "email",
-            "othercity",
-        )
-    )
+    empty = dict.fromkeys(SHIPPING_ADDRESS_FIELDS)
     return {"shippingaddressid": address_id, "userId": ZERO_GUID, **empty}
 
 
